@@ -1,0 +1,215 @@
+"""The engine's records: immutable snapshots that reads and commands return.
+
+Amounts are integer minor units (``amount_minor``); ``mockpay_core.domain.money`` formats
+them. Every record converts to and from plain JSON data (``to_data``/``from_data``), which
+is how an idempotency record stores a result to replay it identically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, TypeVar
+
+from mockpay_core.domain.states import Status
+
+
+class CaptureMethod(StrEnum):
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class Record:
+    """Mixin: plain-data conversion for the dataclasses below."""
+
+    __slots__ = ()
+    _datetimes: ClassVar[tuple[str, ...]] = ()
+    _enums: ClassVar[dict[str, type[StrEnum]]] = {}
+
+    def to_data(self) -> dict[str, Any]:
+        data = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, StrEnum):
+                value = value.value
+            data[f.name] = value
+        return data
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Any:
+        values = dict(data)
+        for name in cls._datetimes:
+            if values.get(name) is not None:
+                values[name] = datetime.fromisoformat(values[name])
+        for name, enum in cls._enums.items():
+            if values.get(name) is not None:
+                values[name] = enum(values[name])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant(Record):
+    id: str
+    name: str
+    email: str
+    webhook_secret: str
+    rate_limit_tier: str
+    created_at: datetime
+    previous_webhook_secret: str | None = None
+    secret_rotated_at: datetime | None = None
+
+    _datetimes: ClassVar = ("created_at", "secret_rotated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class NewTenant:
+    """A just-registered tenant with its api key: the only time the key is in clear."""
+
+    tenant: Tenant
+    api_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Payment(Record):
+    id: str
+    tenant_id: str
+    amount_minor: int
+    currency: str
+    status: Status
+    capture_method: CaptureMethod
+    webhook_url: str
+    idempotency_key: str | None
+    created_at: datetime
+    updated_at: datetime
+    captured_minor: int = 0
+    refunded_minor: int = 0
+    disputed_minor: int = 0  # lost disputes: money returned like a refund
+    customer: str | None = None
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    failure_code: str | None = None
+    expires_at: datetime | None = None  # authorization expiry
+    refunded_at: datetime | None = None  # latest refund, as the original reports it
+    refund_reason: str | None = None
+
+    _datetimes: ClassVar = ("created_at", "updated_at", "expires_at", "refunded_at")
+    _enums: ClassVar = {"status": Status, "capture_method": CaptureMethod}
+
+    @property
+    def returned_minor(self) -> int:
+        return self.refunded_minor + self.disputed_minor
+
+
+@dataclass(frozen=True, slots=True)
+class Refund(Record):
+    id: str
+    payment_id: str
+    tenant_id: str
+    amount_minor: int
+    currency: str
+    reason: str | None
+    created_at: datetime
+
+    _datetimes: ClassVar = ("created_at",)
+
+
+@dataclass(frozen=True, slots=True)
+class Dispute(Record):
+    id: str
+    payment_id: str
+    tenant_id: str
+    amount_minor: int
+    currency: str
+    reason: str | None
+    status: DisputeStatus
+    created_at: datetime
+    resolved_at: datetime | None = None
+
+    _datetimes: ClassVar = ("created_at", "resolved_at")
+    _enums: ClassVar = {"status": DisputeStatus}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry(Record):
+    id: str
+    tenant_id: str
+    payment_id: str
+    seq: int
+    old_status: str | None
+    new_status: str
+    action: str
+    triggered_by: str
+    metadata: dict[str, Any]
+    created_at: datetime
+    prev_hash: str
+    hash: str
+
+    _datetimes: ClassVar = ("created_at",)
+
+
+@dataclass(frozen=True, slots=True)
+class Event(Record):
+    """An outbox row: written in the same transaction as the change it announces."""
+
+    id: str
+    tenant_id: str
+    payment_id: str
+    type: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+    _datetimes: ClassVar = ("created_at",)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[T]):
+    """A command's result; ``replayed`` when it came from an idempotency record."""
+
+    value: T
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RefundReceipt(Record):
+    payment: Payment
+    refund: Refund
+
+    def to_data(self) -> dict[str, Any]:
+        return {"payment": self.payment.to_data(), "refund": self.refund.to_data()}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> RefundReceipt:
+        return cls(Payment.from_data(data["payment"]), Refund.from_data(data["refund"]))
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeReceipt(Record):
+    payment: Payment
+    dispute: Dispute
+
+    def to_data(self) -> dict[str, Any]:
+        return {"payment": self.payment.to_data(), "dispute": self.dispute.to_data()}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> DisputeReceipt:
+        return cls(Payment.from_data(data["payment"]), Dispute.from_data(data["dispute"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    data: list[T]
+    has_more: bool
+    next_cursor: str | None

@@ -1,0 +1,225 @@
+"""The engine's public face: one object over a store, a clock, an id source and a config.
+
+    >>> from mockpay_core import Engine, SimulatedClock, SeededIds
+    >>> engine = Engine.open(":memory:", clock=SimulatedClock(), ids=SeededIds(7))
+    >>> acme = engine.register_tenant("Acme", "dev@acme.test").tenant
+    >>> p = engine.create_payment(acme.id, amount=49.99, currency="USD",
+    ...     webhook_url="http://127.0.0.1:4000/hooks", idempotency_key="order-1").value
+    >>> (p.status.value, p.amount_minor)
+    ('pending', 4999)
+    >>> engine.simulate(acme.id, p.id, "success").value.status.value
+    'success'
+
+Commands return an ``Outcome`` (``.value``, ``.replayed``); reads return records. Every
+method is safe to call from many threads at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from mockpay_core.clock import Clock, SystemClock
+from mockpay_core.config import EngineConfig
+from mockpay_core.domain.audit import ChainVerification
+from mockpay_core.domain.fraud import FraudRule
+from mockpay_core.domain.model import (
+    AuditEntry,
+    Dispute,
+    DisputeReceipt,
+    Event,
+    NewTenant,
+    Outcome,
+    Page,
+    Payment,
+    Refund,
+    RefundReceipt,
+    Tenant,
+)
+from mockpay_core.errors import NotFound
+from mockpay_core.ids import IdSource, SystemIds
+from mockpay_core.service import fraud_rules, payments, queries, refunds, tenants
+from mockpay_core.service.context import Context
+from mockpay_core.storage.protocol import Reader, Store
+
+EVENTS_LIMIT_MAX = 1000
+T = TypeVar("T")
+
+
+class Engine:
+    """MockPay's payment core. Build one with ``Engine.open`` or around any ``Store``."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        ids: IdSource | None = None,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.ctx = Context(
+            store, clock or SystemClock(), ids or SystemIds(), config or EngineConfig()
+        )
+        if self.ctx.config.seed_default_fraud_rules:
+            fraud_rules.seed_defaults(self.ctx)
+
+    @classmethod
+    def open(cls, path: str = "mockpay.db", **kwargs: Any) -> Engine:
+        """An engine on an SQLite file (created and migrated if new) or ``:memory:``."""
+        from mockpay_core.storage.sqlite import SqliteStore
+
+        store_options = {k: kwargs.pop(k) for k in ("durability", "busy_timeout_s") if k in kwargs}
+        return cls(SqliteStore(path, **store_options), **kwargs)
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    @property
+    def clock(self) -> Clock:
+        return self.ctx.clock
+
+    def close(self) -> None:
+        self.ctx.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Tenants
+    def register_tenant(
+        self, name: object, email: object, rate_limit_tier: object = None
+    ) -> NewTenant:
+        return tenants.register(self.ctx, name, email, rate_limit_tier)
+
+    def authenticate(self, api_key: object) -> Tenant:
+        return tenants.authenticate(self.ctx, api_key)
+
+    def get_tenant(self, tenant_id: str) -> Tenant:
+        with self.ctx.store.reader() as r:
+            tenant = r.get_tenant(tenant_id)
+        if tenant is None:
+            raise NotFound("tenant", tenant_id)
+        return tenant
+
+    def list_tenants(self) -> list[Tenant]:
+        with self.ctx.store.reader() as r:
+            return r.list_tenants()
+
+    def rotate_webhook_secret(self, tenant_id: str) -> Tenant:
+        return tenants.rotate_secret(self.ctx, tenant_id)
+
+    def set_rate_limit_tier(self, tenant_id: str, tier: object) -> Tenant:
+        return tenants.set_tier(self.ctx, tenant_id, tier)
+
+    # Payment commands
+    def create_payment(self, tenant_id: str, **request: Any) -> Outcome[Payment]:
+        """Create a payment (fraud rules decide pending / flagged / failed). Keyword
+        arguments: amount, currency, webhook_url, idempotency_key (required), capture_method
+        (automatic | manual), customer, description, metadata."""
+        return payments.create(self.ctx, tenant_id, **request)
+
+    def simulate(
+        self, tenant_id: str, payment_id: str, status: object, **kw: Any
+    ) -> Outcome[Payment]:
+        return payments.simulate(self.ctx, tenant_id, payment_id, status, **kw)
+
+    def capture(self, tenant_id: str, payment_id: str, **kw: Any) -> Outcome[Payment]:
+        return payments.capture(self.ctx, tenant_id, payment_id, **kw)
+
+    def cancel(self, tenant_id: str, payment_id: str, **kw: Any) -> Outcome[Payment]:
+        return payments.cancel(self.ctx, tenant_id, payment_id, **kw)
+
+    def review(
+        self, tenant_id: str, payment_id: str, decision: object, **kw: Any
+    ) -> Outcome[Payment]:
+        return payments.review(self.ctx, tenant_id, payment_id, decision, **kw)
+
+    def refund(
+        self, tenant_id: str, payment_id: str, amount: object, **kw: Any
+    ) -> Outcome[RefundReceipt]:
+        return refunds.refund(self.ctx, tenant_id, payment_id, amount, **kw)
+
+    def open_dispute(self, tenant_id: str, payment_id: str, **kw: Any) -> Outcome[DisputeReceipt]:
+        return refunds.open_dispute(self.ctx, tenant_id, payment_id, **kw)
+
+    def resolve_dispute(
+        self, tenant_id: str, payment_id: str, outcome: object, **kw: Any
+    ) -> Outcome[DisputeReceipt]:
+        return refunds.resolve_dispute(self.ctx, tenant_id, payment_id, outcome, **kw)
+
+    # What falls due on the clock
+    def expire_authorizations(self, limit: int = 1000) -> int:
+        return payments.expire_authorizations(self.ctx, limit)
+
+    def purge_idempotency_keys(self, limit: int = 10_000) -> int:
+        with self.ctx.store.unit_of_work() as uow:
+            return uow.purge_idempotency(self.ctx.clock.now(), limit)
+
+    def run_due(self) -> dict[str, int]:
+        """Everything due at the clock's current time: authorization expiry, key expiry."""
+        return {
+            "authorizations_expired": self.expire_authorizations(),
+            "idempotency_keys_purged": self.purge_idempotency_keys(),
+        }
+
+    # Reads
+    def get_payment(self, tenant_id: str, payment_id: str) -> Payment:
+        return queries.get_payment(self.ctx, tenant_id, payment_id)
+
+    def list_payments(self, tenant_id: str, **kw: Any) -> Page[Payment]:
+        return queries.list_payments(self.ctx, tenant_id, **kw)
+
+    def audit_history(self, tenant_id: str, payment_id: str) -> list[AuditEntry]:
+        return self._scoped(
+            tenant_id, payment_id, lambda r: r.audit_for_payment(tenant_id, payment_id)
+        )
+
+    def refunds(self, tenant_id: str, payment_id: str) -> list[Refund]:
+        return self._scoped(tenant_id, payment_id, lambda r: r.refunds(tenant_id, payment_id))
+
+    def disputes(self, tenant_id: str, payment_id: str) -> list[Dispute]:
+        return self._scoped(tenant_id, payment_id, lambda r: r.disputes(tenant_id, payment_id))
+
+    def fraud_decisions(self, tenant_id: str, payment_id: str) -> list[dict[str, Any]]:
+        return self._scoped(
+            tenant_id, payment_id, lambda r: r.fraud_decisions(tenant_id, payment_id)
+        )
+
+    def events(
+        self, tenant_id: str, payment_id: str | None = None, limit: int = 100
+    ) -> list[Event]:
+        with self.ctx.store.reader() as r:
+            return r.events(tenant_id, payment_id, max(1, min(limit, EVENTS_LIMIT_MAX)))
+
+    def verify_audit(self, tenant_id: str) -> ChainVerification:
+        return queries.verify_audit(self.ctx, tenant_id)
+
+    def metrics(self, tenant_id: str | None = None) -> dict[str, object]:
+        return queries.metrics(self.ctx, tenant_id)
+
+    # Fraud rules
+    def list_fraud_rules(self) -> list[FraudRule]:
+        with self.ctx.store.reader() as r:
+            return r.list_rules()
+
+    def create_fraud_rule(self, spec: object, tenant_id: str | None = None) -> FraudRule:
+        return fraud_rules.create(self.ctx, spec, tenant_id)
+
+    def update_fraud_rule(self, rule_id: str, changes: dict[str, Any]) -> FraudRule:
+        return fraud_rules.update(self.ctx, rule_id, changes)
+
+    def set_fraud_rule_active(self, rule_id: str, active: bool | None = None) -> FraudRule:
+        return fraud_rules.set_active(self.ctx, rule_id, active)
+
+    def delete_fraud_rule(self, rule_id: str) -> None:
+        fraud_rules.delete(self.ctx, rule_id)
+
+    def _scoped(self, tenant_id: str, payment_id: str, read: Callable[[Reader], T]) -> T:
+        """``read`` in a snapshot, if the payment is the tenant's; else ``NotFound``."""
+        with self.ctx.store.reader() as r:
+            if r.get_payment(tenant_id, payment_id) is None:
+                raise NotFound("payment", payment_id)
+            return read(r)

@@ -1,0 +1,100 @@
+"""Idempotent execution: every mutating command runs through ``run``.
+
+One unit of work holds the key's lock, looks the key up, and either replays the stored
+outcome or executes the command and stores its outcome, in the same transaction as the
+command's own writes (brandur's "atomic phases" collapsed into one phase, since every
+command here is a single local transaction):
+
+- the same key and the same request (same fingerprint) replays the first outcome, marked
+  ``replayed``: a success, or an error raised after execution began;
+- the same key with a different request raises ``IdempotencyKeyReused``;
+- concurrent callers with one key queue on the key's lock; the first executes, the others
+  then replay it (or get ``IdempotencyKeyInUse`` / ``StorageBusy`` after a bounded wait);
+- ``ValidationError`` and storage errors are never stored, so a corrected retry works;
+- a record older than ``idempotency_ttl_s`` is ignored and replaced: the key starts anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from mockpay_core.domain.model import Outcome
+from mockpay_core.errors import (
+    IdempotencyKeyReused,
+    MockPayError,
+    StorageError,
+    ValidationError,
+    error_from_record,
+)
+from mockpay_core.service.context import Context
+from mockpay_core.storage.protocol import IdempotencyRecord, UnitOfWork
+
+
+class Result(Protocol):
+    def to_data(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=Result)
+
+
+def fingerprint(operation: str, target: str | None, params: dict[str, Any]) -> str:
+    """A digest of the normalised request: same digest, same request."""
+    body = json.dumps([operation, target, params], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def run(
+    ctx: Context,
+    tenant_id: str,
+    key: str | None,
+    operation: str,
+    request_fingerprint: str,
+    execute: Callable[[UnitOfWork, datetime], R],
+    decode: Callable[[dict[str, Any]], R],
+) -> Outcome[R]:
+    now = ctx.clock.now()
+    if key is None:
+        with ctx.store.unit_of_work() as uow:
+            return Outcome(execute(uow, now))
+
+    error: MockPayError | None = None
+    with ctx.store.unit_of_work() as uow:
+        uow.lock_idempotency_key(tenant_id, key)
+        stored = uow.get_idempotency(tenant_id, key)
+        if stored is not None and stored.expires_at > now:
+            if stored.fingerprint != request_fingerprint:
+                raise IdempotencyKeyReused(
+                    f"Idempotency-Key {key!r} was already used with a different request",
+                    details={"operation": stored.operation},
+                )
+            if not stored.succeeded:
+                raise error_from_record(stored.response)
+            return Outcome(decode(stored.response), replayed=True)
+        try:
+            with uow.savepoint():
+                value = execute(uow, now)
+            response = value.to_data()
+        except (ValidationError, StorageError):
+            raise
+        except MockPayError as exc:
+            error, response = exc, exc.to_record()
+        expires_at = now + timedelta(seconds=ctx.config.idempotency_ttl_s)
+        uow.put_idempotency(
+            IdempotencyRecord(
+                tenant_id,
+                key,
+                operation,
+                request_fingerprint,
+                error is None,
+                response,
+                now,
+                expires_at,
+            )
+        )
+    if error is not None:
+        raise error
+    return Outcome(value)

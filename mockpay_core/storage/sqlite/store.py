@@ -1,0 +1,169 @@
+"""The SQLite store: stdlib sqlite3, WAL, every write in a ``BEGIN IMMEDIATE`` transaction.
+
+``BEGIN IMMEDIATE`` takes the database's single write lock before the first read, so a
+unit of work never reads a row that another writer is about to change: idempotency keys,
+fraud windows, refund totals and audit chains are all decided under that lock. Writers
+queue for it for at most ``busy_timeout_s``, then ``StorageBusy``. Readers never block
+(WAL snapshots).
+
+A file database gives each thread its own connection. ``:memory:`` is one database per
+store, shared by every thread through one connection and a lock.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from importlib import resources
+from typing import Final, Literal
+
+from mockpay_core.errors import AuditImmutable, StorageBusy, StorageError
+from mockpay_core.storage.sqlite.reader import SqliteReader
+from mockpay_core.storage.sqlite.writer import SqliteUnitOfWork
+
+Durability = Literal["full", "normal", "off"]
+BUSY_TIMEOUT_S_DEFAULT: Final = 5.0
+_BUSY_NAMES = ("SQLITE_BUSY", "SQLITE_LOCKED")
+_MIGRATION_NAME = re.compile(r"(\d{4})_\w+\.sql")
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Driver exceptions become engine exceptions here, and nowhere else."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith(_BUSY_NAMES) or "database is locked" in str(exc):
+            raise StorageBusy("The database is busy; try again") from exc
+        if "append-only" in str(exc):
+            raise AuditImmutable("The audit log is append-only") from exc
+        raise StorageError(f"Database error: {exc}") from exc
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, sql) of every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files(__package__).joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.fullmatch(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _statements(script: str) -> Iterator[str]:
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+    if pending.strip():
+        yield pending
+
+
+class SqliteStore:
+    """A MockPay database in an SQLite file (or ``:memory:``), migrated on open."""
+
+    def __init__(
+        self,
+        path: str = "mockpay.db",
+        *,
+        durability: Durability = "normal",
+        busy_timeout_s: float = BUSY_TIMEOUT_S_DEFAULT,
+    ) -> None:
+        if durability not in ("full", "normal", "off"):
+            raise ValueError("durability is one of full, normal, off")
+        self.path = path
+        self._memory = path == ":memory:"
+        self._durability = durability
+        self._busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._shared_lock = threading.RLock() if self._memory else None
+        self._closed = False
+        with translate_errors():
+            self._migrate(self._connection())
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self._busy_timeout_s,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        if not self._memory:
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._durability.upper()}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StorageError("The store is closed")
+        if self._memory:
+            with self._all_lock:
+                if self._all:
+                    return self._all[0]
+            return self._open()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)"
+            )
+            done = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+            for version, script in migrations():
+                if version in done:
+                    continue
+                for statement in _statements(script):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations VALUES (?)", (version,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[SqliteUnitOfWork]:
+        with self._shared_lock or nullcontext(), translate_errors():
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteUnitOfWork(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def reader(self) -> Iterator[SqliteReader]:
+        with self._shared_lock or nullcontext(), translate_errors():
+            conn = self._connection()
+            conn.execute("BEGIN")
+            try:
+                yield SqliteReader(conn)
+            finally:
+                conn.execute("COMMIT")
+
+    def raw_connection(self) -> sqlite3.Connection:
+        """This thread's connection, for analysis and for tests that play an attacker."""
+        return self._connection()
+
+    def close(self) -> None:
+        self._closed = True
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()

@@ -1,0 +1,91 @@
+"""What only the SQLite adapter has: migrations on open, WAL, busy errors, its indexes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from mockpay_core.domain.fraud import NOT_COUNTED
+from mockpay_core.errors import StorageBusy, StorageError
+from mockpay_core.storage.sqlite import SqliteStore
+from mockpay_core.storage.sqlite.store import migrations
+
+
+def test_migrations_apply_once_and_record_their_version(tmp_path: Path) -> None:
+    path = str(tmp_path / "m.db")
+    SqliteStore(path).close()
+    SqliteStore(path).close()
+    raw = sqlite3.connect(path)
+    assert [v for (v,) in raw.execute("SELECT version FROM schema_migrations")] == [
+        v for v, _ in migrations()
+    ]
+    assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_processes_opening_at_once_do_not_race(tmp_path: Path) -> None:
+    path, errors = str(tmp_path / "race.db"), []
+
+    def open_store() -> None:
+        try:
+            SqliteStore(path, busy_timeout_s=10).close()
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_a_held_write_lock_becomes_storage_busy(tmp_path: Path) -> None:
+    path = str(tmp_path / "busy.db")
+    store = SqliteStore(path, busy_timeout_s=0.05)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageBusy) as info, store.unit_of_work() as uow:
+            uow.set_meta("k", "v")
+        assert info.value.code == "database_busy"
+    finally:
+        blocker.execute("ROLLBACK")
+    with store.unit_of_work() as uow:
+        uow.set_meta("k", "v")
+    store.close()
+    with pytest.raises(StorageError, match="closed"), store.reader():
+        pass
+
+
+def test_memory_stores_are_separate() -> None:
+    a, b = SqliteStore(":memory:"), SqliteStore(":memory:")
+    with a.unit_of_work() as uow:
+        uow.set_meta("k", "a")
+    with b.reader() as r:
+        assert r.get_meta("k") is None
+
+
+def test_window_indexes_exclude_exactly_the_uncounted_statuses() -> None:
+    (_, schema), *_ = migrations()
+    literal = ", ".join(f"'{s}'" for s in NOT_COUNTED)
+    assert schema.count(f"WHERE status NOT IN ({literal})") == 2
+
+
+def test_the_window_query_uses_the_partial_index(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "plan.db"))
+    from mockpay_core.storage.sqlite.writer import _COUNT_SQL
+
+    plan = (
+        store.raw_connection()
+        .execute("EXPLAIN QUERY PLAN " + _COUNT_SQL.format(agg="count(*)"), ("t", "2026"))
+        .fetchall()
+    )
+    assert "payments_window" in str(plan)
+
+
+def test_bad_durability_is_refused() -> None:
+    with pytest.raises(ValueError):
+        SqliteStore(":memory:", durability="sometimes")  # type: ignore[arg-type]

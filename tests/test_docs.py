@@ -1,0 +1,41 @@
+"""The docs' examples run, and the tables they show are the code's own."""
+
+from __future__ import annotations
+
+import doctest
+import re
+from pathlib import Path
+
+import mockpay_core.engine
+from mockpay_core import docs
+from mockpay_core.errors import ERROR_CODES
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_readme_python_examples_run() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+
+
+def test_readme_shows_the_transition_table_itself() -> None:
+    assert docs.transition_table_markdown() in README
+
+
+def test_readme_lists_every_error_code() -> None:
+    section = README.split("## Errors", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `([a-z_]+)` \|", section, re.M))
+    assert listed == set(ERROR_CODES) - {"mockpay_error", "conflict"}
+
+
+def test_engine_docstring_example() -> None:
+    assert doctest.testmod(mockpay_core.engine).failed == 0
+
+
+def test_mermaid_diagram_has_one_arrow_per_edge() -> None:
+    assert (
+        docs.transition_diagram_mermaid().count("-->")
+        == docs.transition_table_markdown().count("\n") - 1
+    )
