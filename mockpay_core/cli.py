@@ -19,7 +19,51 @@ def _parser() -> argparse.ArgumentParser:
     states.add_argument(
         "--format", choices=("markdown", "mermaid"), default="markdown", help="table or diagram"
     )
+    worker = sub.add_parser(
+        "worker", help="deliver webhooks from a database's outbox until stopped"
+    )
+    worker.add_argument(
+        "--db", default="mockpay.db", help="SQLite database file (default mockpay.db)"
+    )
+    worker.add_argument("--batch-size", type=int, default=50, help="events claimed per pass")
+    worker.add_argument("--timeout-s", type=float, default=5.0, help="HTTP timeout per attempt")
+    worker.add_argument(
+        "--lease-margin-s", type=float, default=30.0, help="lease beyond batch x timeout"
+    )
+    worker.add_argument(
+        "--addresses", choices=("local", "public", "off"), default="local",
+        help="SSRF policy: local allows loopback (default), public forbids it, off allows all",
+    )  # fmt: skip
     return parser
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from mockpay_core.clock import SystemClock
+    from mockpay_core.config import DeliveryConfig
+    from mockpay_core.delivery import Dispatcher
+    from mockpay_core.domain.addresses import AddressPolicy
+    from mockpay_core.ids import SystemIds
+    from mockpay_core.storage.sqlite import SqliteStore
+
+    config = DeliveryConfig(
+        batch_size=args.batch_size,
+        timeout_s=args.timeout_s,
+        lease_margin_s=args.lease_margin_s,
+        address_policy=AddressPolicy(mode=args.addresses),
+    )
+    store = SqliteStore(args.db)
+    dispatcher = Dispatcher(store, SystemClock(), SystemIds(), config=config)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: dispatcher.stop())
+    print(f"mockpay worker {dispatcher.owner} delivering from {args.db}", flush=True)
+    try:
+        dispatcher.serve()
+    finally:
+        dispatcher.close()
+        store.close()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mockpay_core.demo import run_demo
 
         return run_demo(args.db, args.seed)
+    if args.command == "worker":
+        return _worker(args)
     if args.command == "states":
         from mockpay_core import docs
 

@@ -6,7 +6,26 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mockpay_core.domain.addresses import AddressPolicy
+from mockpay_core.domain.retry import STANDARD_WEBHOOKS, RetrySchedule
+
 DAY_S = 24 * 3600
+
+
+class DeliveryConfig(BaseModel):
+    """How webhooks are delivered (see ``mockpay_core.delivery``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schedule: RetrySchedule = STANDARD_WEBHOOKS
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
+    lease_margin_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    """A claim's lease: batch_size * timeout_s plus this; then the batch may be re-sent."""
+    secret_grace_s: Annotated[int, Field(ge=0, le=30 * DAY_S)] = DAY_S
+    """After a secret rotation, deliveries are signed with both secrets this long."""
+    address_policy: AddressPolicy = AddressPolicy()
+    """Which addresses webhook URLs may point to (checked at creation and at connect)."""
 
 
 class EngineConfig(BaseModel):
@@ -19,3 +38,4 @@ class EngineConfig(BaseModel):
     default_rate_limit_tier: Annotated[str, Field(min_length=1, max_length=50)] = "standard"
     seed_default_fraud_rules: bool = True
     """Install the original's two rules the first time a database is opened."""
+    delivery: DeliveryConfig = DeliveryConfig()

@@ -17,11 +17,13 @@ method is safe to call from many threads at once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mockpay_core.clock import Clock, SystemClock
 from mockpay_core.config import EngineConfig
 from mockpay_core.domain.audit import ChainVerification
+from mockpay_core.domain.delivery import Attempt, Delivery
 from mockpay_core.domain.fraud import FraudRule
 from mockpay_core.domain.model import (
     AuditEntry,
@@ -38,9 +40,12 @@ from mockpay_core.domain.model import (
 )
 from mockpay_core.errors import NotFound
 from mockpay_core.ids import IdSource, SystemIds
-from mockpay_core.service import fraud_rules, payments, queries, refunds, tenants
+from mockpay_core.service import deliveries, fraud_rules, payments, queries, refunds, tenants
 from mockpay_core.service.context import Context
 from mockpay_core.storage.protocol import Reader, Store
+
+if TYPE_CHECKING:
+    from mockpay_core.delivery.dispatcher import Dispatcher
 
 EVENTS_LIMIT_MAX = 1000
 T = TypeVar("T")
@@ -199,6 +204,40 @@ class Engine:
 
     def metrics(self, tenant_id: str | None = None) -> dict[str, object]:
         return queries.metrics(self.ctx, tenant_id)
+
+    # Webhook delivery
+    def dispatcher(self, **kw: Any) -> Dispatcher:
+        """A dispatcher for this engine's outbox (same store, clock, ids and config).
+        Keyword arguments go to ``Dispatcher``: transport, rng, owner, timer, config."""
+        from mockpay_core.delivery.dispatcher import Dispatcher
+
+        kw.setdefault("config", self.ctx.config.delivery)
+        return Dispatcher(self.ctx.store, self.ctx.clock, self.ctx.ids, **kw)
+
+    def deliveries(
+        self, tenant_id: str, payment_id: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        with self.ctx.store.reader() as r:
+            return r.deliveries(tenant_id, payment_id=payment_id, limit=max(1, min(limit, 1000)))
+
+    def delivery_attempts(
+        self, tenant_id: str | None, event_id: str | None = None, limit: int = 100
+    ) -> list[Attempt]:
+        with self.ctx.store.reader() as r:
+            return r.attempts(tenant_id, event_id, max(1, min(limit, 10_000)))
+
+    def dead_letters(self, tenant_id: str | None = None, limit: int = 50) -> list[Delivery]:
+        return deliveries.dead_letters(self.ctx, tenant_id, limit)
+
+    def replay_dead_letter(self, event_id: str, tenant_id: str | None = None) -> Delivery:
+        return deliveries.replay(self.ctx, event_id, tenant_id)
+
+    def recover_dead_letters(self, since: datetime, tenant_id: str | None = None) -> int:
+        return deliveries.recover(self.ctx, since, tenant_id)
+
+    def next_delivery_due(self) -> datetime | None:
+        with self.ctx.store.reader() as r:
+            return r.next_delivery_due()
 
     # Fraud rules
     def list_fraud_rules(self) -> list[FraudRule]:

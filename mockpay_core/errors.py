@@ -12,6 +12,7 @@ that clients, the server's single error->HTTP map and idempotency replays rely o
     │   ├── InvalidTransition      invalid_transition        (state, action) not in the table
     │   ├── AmountExceeded         amount_exceeded           over-refund, over-capture, over-dispute
     │   ├── AuthorizationExpired   authorization_expired
+    │   ├── DeliveryNotDead        delivery_not_dead         replaying an event that is not dead
     │   ├── IdempotencyKeyReused   idempotency_key_reused    same key, different request
     │   └── IdempotencyKeyInUse    idempotency_key_in_use    same key still running after the wait
     ├── AuditImmutable             audit_immutable           UPDATE/DELETE on the audit log
@@ -115,6 +116,10 @@ class AmountExceeded(Conflict):
 
 class AuthorizationExpired(Conflict):
     code = "authorization_expired"
+
+
+class DeliveryNotDead(Conflict):
+    code = "delivery_not_dead"
 
 
 class IdempotencyKeyReused(Conflict):

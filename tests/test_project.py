@@ -27,6 +27,9 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject() -> None:
         pypi |= {_name(r) for r in extra}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = {_name(d) for d in env["dependencies"] if isinstance(d, str) and d != "pip"}
+    for item in env["dependencies"]:
+        if isinstance(item, dict):
+            conda |= {_name(d) for d in item["pip"] if not d.startswith("-e")}
     assert conda - {"python"} == pypi
 
 

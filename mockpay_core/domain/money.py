@@ -42,6 +42,14 @@ def to_decimal(value: object, field: str) -> Decimal:
     return amount
 
 
+def positive(value: object, field: str) -> Decimal:
+    """A positive amount before its currency is known, normalised (``10`` == ``10.0``)."""
+    amount = to_decimal(value, field)
+    if amount <= 0:
+        raise ValidationError("must be greater than 0", field)
+    return amount.normalize()
+
+
 def to_minor(value: object, currency: str, field: str = "amount") -> int:
     """Validate an amount in major units and return it in the currency's minor units."""
     amount = to_decimal(value, field)

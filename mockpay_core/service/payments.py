@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mockpay_core.domain import validation as v
+from mockpay_core.domain.addresses import AddressRefused, check_url
 from mockpay_core.domain.fraud import Outcome as FraudOutcome
 from mockpay_core.domain.fraud import PaymentFacts, decide, window_queries
 from mockpay_core.domain.model import CaptureMethod, Outcome, Payment
-from mockpay_core.domain.money import format_major, parse_currency, to_minor
+from mockpay_core.domain.money import format_major, parse_currency, positive, to_minor
 from mockpay_core.domain.states import Action, Status, check_allowed
 from mockpay_core.domain.validation import collect
 from mockpay_core.errors import AmountExceeded, AuthorizationExpired, NotFound, ValidationError
@@ -24,6 +25,16 @@ from mockpay_core.service.context import Context
 from mockpay_core.storage.protocol import UnitOfWork
 
 FAILURE_CODES = ("card_declined", "insufficient_funds", "expired_card", "processing_error")
+
+
+def _webhook_url(ctx: Context, value: object) -> str:
+    """A well-formed URL whose literal address (if any) the SSRF policy allows."""
+    url = v.webhook_url(value)
+    try:
+        check_url(url, ctx.config.delivery.address_policy)
+    except AddressRefused as exc:
+        raise ValidationError(str(exc), "webhook_url") from None
+    return url
 
 
 def _currency_or_usd(currency: object) -> str:
@@ -59,7 +70,7 @@ def create(
         lambda: v.idempotency_key(idempotency_key, required=True),
         lambda: parse_currency(currency),
         lambda: to_minor(amount, _currency_or_usd(currency)),
-        lambda: v.webhook_url(webhook_url),
+        lambda: _webhook_url(ctx, webhook_url),
         lambda: CaptureMethod(v.choice(capture_method, "capture_method", tuple(CaptureMethod))),
         lambda: v.optional_text(customer, "customer", v.CUSTOMER_LEN_MAX),
         lambda: v.optional_text(description, "description", v.DESCRIPTION_LEN_MAX),
@@ -167,9 +178,10 @@ def capture(
     triggered_by: str = "capture_api",
 ) -> Outcome[Payment]:
     """Capture an authorization, fully or in part (the rest is released)."""
-    (key,) = collect(lambda: v.idempotency_key(idempotency_key, required=False))
-    if amount is not None:
-        collect(lambda: to_minor(amount, "USD"))  # shape only; the currency is checked below
+    key, shape = collect(
+        lambda: v.idempotency_key(idempotency_key, required=False),
+        lambda: None if amount is None else positive(amount, "amount"),
+    )
 
     def step(uow: UnitOfWork, now: datetime, p: Payment) -> Payment:
         check_allowed(p.status, Action.CAPTURE)
@@ -192,7 +204,7 @@ def capture(
         )  # fmt: skip
         return after
 
-    params = {"amount": None if amount is None else str(amount)}
+    params = {"amount": None if shape is None else str(shape)}
     return _command(ctx, tenant_id, payment_id, key, "capture", params, step)
 
 

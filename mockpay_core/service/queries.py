@@ -92,4 +92,5 @@ def metrics(ctx: Context, tenant_id: str | None = None) -> dict[str, object]:
     now = ctx.clock.now()
     with ctx.store.reader() as r:
         data = r.metrics(now - timedelta(hours=24), tenant_id)
-    return {"generated_at": now.isoformat(), **data}
+        webhooks = r.delivery_metrics(tenant_id)
+    return {"generated_at": now.isoformat(), **data, "webhooks": webhooks}

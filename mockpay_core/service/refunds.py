@@ -22,10 +22,10 @@ from mockpay_core.domain.model import (
     Refund,
     RefundReceipt,
 )
-from mockpay_core.domain.money import format_major, to_decimal, to_minor
+from mockpay_core.domain.money import format_major, positive, to_minor
 from mockpay_core.domain.states import Action, Status, check_allowed, settled_status
 from mockpay_core.domain.validation import collect
-from mockpay_core.errors import AmountExceeded, ValidationError
+from mockpay_core.errors import AmountExceeded
 from mockpay_core.service import idempotency, transitions
 from mockpay_core.service.context import Context
 from mockpay_core.service.payments import locked_payment
@@ -47,16 +47,6 @@ def _check_amount(amount_minor: int, p: Payment, what: str) -> None:
         )
 
 
-def _shape_only(amount: object, field: str, *, optional: bool = False) -> bool:
-    """Type and sign of an amount before its payment (and so its currency) is known."""
-    if amount is None and optional:
-        return True
-    value = to_decimal(amount, field)
-    if value <= 0:
-        raise ValidationError("must be greater than 0", field)
-    return True
-
-
 def refund(
     ctx: Context,
     tenant_id: str,
@@ -67,8 +57,8 @@ def refund(
     idempotency_key: object = None,
     triggered_by: str = "refund_api",
 ) -> Outcome[RefundReceipt]:
-    _, why, key = collect(
-        lambda: _shape_only(amount, "refund_amount"),
+    shape, why, key = collect(
+        lambda: positive(amount, "refund_amount"),
         lambda: v.optional_text(reason, "reason", v.REASON_LEN_MAX),
         lambda: v.idempotency_key(idempotency_key, required=False),
     )
@@ -107,7 +97,7 @@ def refund(
         )  # fmt: skip
         return RefundReceipt(after, r)
 
-    params = {"amount": str(amount), "reason": why}
+    params = {"amount": str(shape), "reason": why}
     fp = idempotency.fingerprint("refund", payment_id, params)
     return idempotency.run(ctx, tenant_id, key, "refund", fp, execute, RefundReceipt.from_data)
 
@@ -123,8 +113,8 @@ def open_dispute(
     triggered_by: str = "dispute_api",
 ) -> Outcome[DisputeReceipt]:
     """The cardholder disputes a captured payment, for at most what was not returned."""
-    _, why, key = collect(
-        lambda: _shape_only(amount, "amount", optional=True),
+    shape, why, key = collect(
+        lambda: None if amount is None else positive(amount, "amount"),
         lambda: v.optional_text(reason, "reason", v.REASON_LEN_MAX),
         lambda: v.idempotency_key(idempotency_key, required=False),
     )
@@ -145,7 +135,7 @@ def open_dispute(
         )  # fmt: skip
         return DisputeReceipt(after, d)
 
-    params = {"amount": None if amount is None else str(amount), "reason": why}
+    params = {"amount": None if shape is None else str(shape), "reason": why}
     fp = idempotency.fingerprint("open_dispute", payment_id, params)
     return idempotency.run(
         ctx, tenant_id, key, "open_dispute", fp, execute, DisputeReceipt.from_data

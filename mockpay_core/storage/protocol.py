@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from mockpay_core.domain.delivery import Attempt, Claim, Delivery
 from mockpay_core.domain.fraud import FraudDecision, FraudRule, RuleSpec, WindowQuery
 from mockpay_core.domain.model import (
     AuditEntry,
@@ -33,6 +34,7 @@ from mockpay_core.domain.model import (
     Refund,
     Tenant,
 )
+from mockpay_core.domain.retry import DeliveryStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,26 @@ class Reader(Protocol):
     def metrics(self, since: datetime, tenant_id: str | None) -> dict[str, Any]: ...
     def get_meta(self, key: str) -> str | None: ...
 
+    # Webhook delivery (see mockpay_core.delivery)
+    def deliveries(
+        self,
+        tenant_id: str | None,
+        *,
+        payment_id: str | None = None,
+        event_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]: ...
+    def dead_deliveries(self, tenant_id: str | None, limit: int) -> list[Delivery]: ...
+    def attempts(
+        self, tenant_id: str | None, event_id: str | None, limit: int
+    ) -> list[Attempt]: ...
+    def next_delivery_due(self) -> datetime | None:
+        """The earliest time a delivery becomes due (or a lease expires), if any."""
+        ...
+
+    def delivery_metrics(self, tenant_id: str | None) -> dict[str, Any]: ...
+
 
 class UnitOfWork(Reader, Protocol):
     """One write transaction. Leaving the ``with`` block normally commits it."""
@@ -120,6 +142,38 @@ class UnitOfWork(Reader, Protocol):
 
     def purge_idempotency(self, before: datetime, limit: int) -> int: ...
     def set_meta(self, key: str, value: str) -> None: ...
+    def claim_deliveries(
+        self, now: datetime, limit: int, lease_until: datetime, owner: str
+    ) -> list[Claim]:
+        """Lease up to ``limit`` due deliveries (respecting per-payment order) to ``owner``."""
+        ...
+
+    def record_attempt(self, attempt: Attempt) -> None: ...
+    def finish_delivery(
+        self,
+        event_id: str,
+        owner: str,
+        status: DeliveryStatus,
+        now: datetime,
+        *,
+        next_attempt_at: datetime | None = None,
+        last_error: str | None = None,
+        dead_reason: str | None = None,
+    ) -> bool:
+        """Settle a claimed delivery; False when ``owner`` no longer holds its lease."""
+        ...
+
+    def disable_endpoint(self, tenant_id: str, url: str, reason: str, at: datetime) -> None: ...
+    def replay_dead(
+        self,
+        now: datetime,
+        *,
+        tenant_id: str | None = None,
+        event_id: str | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        """Dead deliveries back to pending, due at ``now``, endpoints re-enabled; how many."""
+        ...
 
 
 class Store(Protocol):

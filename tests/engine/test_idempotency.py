@@ -118,3 +118,17 @@ def test_expired_keys_are_purged(engine: Engine, tenant: Tenant, clock: Simulate
     clock.advance(timedelta(days=1))
     assert engine.run_due()["idempotency_keys_purged"] == 3
     assert engine.purge_idempotency_keys() == 0
+
+
+def test_the_same_amount_written_differently_is_the_same_request(
+    engine: Engine, tenant: Tenant
+) -> None:
+    p = captured(engine, tenant.id, 100, currency="INR")
+    assert not engine.refund(tenant.id, p.id, 10, idempotency_key="r1").replayed
+    assert engine.refund(tenant.id, p.id, 10.0, idempotency_key="r1").replayed
+    q = create(engine, tenant.id, 100, currency="INR", capture_method="manual")
+    engine.simulate(tenant.id, q.id, "success")
+    with pytest.raises(ValidationError, match="INR allows at most 2 decimal places"):
+        engine.capture(tenant.id, q.id, amount=0.001)
+    assert not engine.capture(tenant.id, q.id, amount=50, idempotency_key="c").replayed
+    assert engine.capture(tenant.id, q.id, amount=50.00, idempotency_key="c").replayed

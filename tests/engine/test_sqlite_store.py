@@ -89,3 +89,21 @@ def test_the_window_query_uses_the_partial_index(tmp_path: Path) -> None:
 def test_bad_durability_is_refused() -> None:
     with pytest.raises(ValueError):
         SqliteStore(":memory:", durability="sometimes")  # type: ignore[arg-type]
+
+
+def test_driver_errors_are_translated(tmp_path: Path) -> None:
+    from mockpay_core.errors import AuditImmutable
+    from mockpay_core.storage.sqlite.store import translate_errors
+
+    store = SqliteStore(str(tmp_path / "t.db"))
+    raw = store.raw_connection()
+    raw.execute(
+        "INSERT INTO audit_log VALUES ('a', 't', 'p', 1, NULL, 'pending', 'create', 'x', '{}',"
+        " '2026', 'h0', 'h1')"
+    )
+    with pytest.raises(AuditImmutable) as immutable, translate_errors():
+        raw.execute("DELETE FROM audit_log")
+    assert immutable.value.code == "audit_immutable"
+    with pytest.raises(StorageError) as other, translate_errors():
+        raw.execute("SELECT * FROM no_such_table")
+    assert type(other.value) is StorageError and "no_such_table" in other.value.message

@@ -22,6 +22,7 @@ from mockpay_core.domain.model import (
 )
 from mockpay_core.domain.states import Status
 from mockpay_core.storage.protocol import PaymentFilter
+from mockpay_core.storage.sqlite.deliveries import DeliveryReads
 from mockpay_core.storage.sqlite.metrics import metrics
 
 TENANT_COLS: Final = (
@@ -101,7 +102,7 @@ def rule_row(r: tuple[Any, ...]) -> FraudRule:
     return FraudRule(r[0], spec, _dt(r[9]), _dt(r[10]))
 
 
-class SqliteReader:
+class SqliteReader(DeliveryReads):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 

@@ -11,6 +11,7 @@ from typing import Final
 from mockpay_core.domain.fraud import NOT_COUNTED, FraudDecision, FraudRule, RuleSpec, WindowQuery
 from mockpay_core.domain.model import AuditEntry, Dispute, Event, Payment, Refund, Tenant
 from mockpay_core.storage.protocol import IdempotencyRecord
+from mockpay_core.storage.sqlite.deliveries import PENDING, DeliveryWrites
 from mockpay_core.storage.sqlite.reader import PAYMENT_COLS, RULE_COLS, SqliteReader, rule_row, ts
 
 # The literal list must match the partial indexes in 0001_init.sql for SQLite to use them.
@@ -31,7 +32,7 @@ def _dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-class SqliteUnitOfWork(SqliteReader):
+class SqliteUnitOfWork(SqliteReader, DeliveryWrites):
     _savepoints = 0
 
     def lock_tenant(self, tenant_id: str) -> bool:
@@ -142,9 +143,16 @@ class SqliteUnitOfWork(SqliteReader):
         )  # fmt: skip
 
     def insert_event(self, e: Event) -> None:
+        """The outbox row and its delivery, due at once."""
+        at = ts(e.created_at)
         self._conn.execute(
             "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
-            (e.id, e.tenant_id, e.payment_id, e.type, _dumps(e.payload), ts(e.created_at)),
+            (e.id, e.tenant_id, e.payment_id, e.type, _dumps(e.payload), at),
+        )
+        self._conn.execute(
+            "INSERT INTO deliveries (event_id, tenant_id, payment_id, status, next_attempt_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (e.id, e.tenant_id, e.payment_id, PENDING, at, at),
         )
 
     def active_rules(self, tenant_id: str) -> list[FraudRule]:

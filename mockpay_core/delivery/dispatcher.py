@@ -1,0 +1,177 @@
+"""The dispatcher: claims due events from the outbox and delivers them.
+
+One pass (``run_once``) claims a batch under a lease, sends each event (signed, the body
+the exact bytes signed), then records every attempt and its verdict in one transaction.
+
+Promises:
+
+- **At least once.** A dispatcher that dies between sending and recording leaves its lease
+  to expire; the event is then sent again, with the same ``webhook-id``. Receivers dedupe on
+  ``webhook-id``.
+- **Never the same attempt twice.** Claims are exclusive and number the attempt.
+- **Per-payment order.** An event is not sent while an earlier event of the same payment is
+  still pending or in flight: it waits until that one is delivered or dead.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Final
+
+import httpx
+
+from mockpay_core.clock import Clock
+from mockpay_core.config import DeliveryConfig
+from mockpay_core.delivery.transport import make_client, refused_by_guard
+from mockpay_core.domain.delivery import Attempt, Claim, signing_secrets
+from mockpay_core.domain.retry import (
+    AttemptResult,
+    DeliveryStatus,
+    Verdict,
+    judge,
+    parse_retry_after,
+)
+from mockpay_core.domain.signing import delivery_headers
+from mockpay_core.ids import IdSource
+from mockpay_core.storage.protocol import Store
+
+EXCERPT_BYTES: Final = 1024
+LATENCY_EXTENSION: Final = "mockpay_latency_s"  # simulated receivers report latency here
+
+
+def _excerpt(response: httpx.Response) -> str:
+    taken = b""
+    for chunk in response.iter_bytes(EXCERPT_BYTES):
+        taken += chunk
+        if len(taken) >= EXCERPT_BYTES:
+            break
+    return taken[:EXCERPT_BYTES].decode("utf-8", "replace")
+
+
+def _last_error(attempt: Attempt) -> str | None:
+    if attempt.succeeded:
+        return None
+    return attempt.error or f"http_{attempt.status_code}"
+
+
+def _error_class(exc: httpx.HTTPError) -> str:
+    if refused_by_guard(exc):
+        return "address_refused"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "connect_error"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return "connection_reset"
+    return type(exc).__name__
+
+
+class Dispatcher:
+    """Delivers the outbox of one store; run several on one database, each with an ``owner``."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        ids: IdSource,
+        *,
+        config: DeliveryConfig | None = None,
+        transport: httpx.BaseTransport | None = None,
+        rng: random.Random | None = None,
+        owner: str | None = None,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.config = config or DeliveryConfig()
+        self._store, self._clock, self._ids, self._timer = store, clock, ids, timer
+        self._client = make_client(self.config.address_policy, self.config.timeout_s, transport)
+        self._rng = rng or random.Random()
+        self.owner = owner or f"dispatcher-{ids.uuid()}"
+        self._stop = threading.Event()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def run_once(self) -> int:
+        """One batch: claim, send, record. Returns how many attempts were made."""
+        now = self._clock.now()
+        lease = self.config.batch_size * self.config.timeout_s + self.config.lease_margin_s
+        with self._store.unit_of_work() as uow:
+            claims = uow.claim_deliveries(
+                now, self.config.batch_size, now + timedelta(seconds=lease), self.owner
+            )
+        outcomes = [self._attempt(c) for c in claims]
+        with self._store.unit_of_work() as uow:
+            for claim, (attempt, verdict) in zip(claims, outcomes, strict=True):
+                uow.record_attempt(attempt)
+                finished = uow.finish_delivery(
+                    claim.event_id, self.owner, verdict.status, attempt.sent_at,
+                    next_attempt_at=verdict.next_attempt_at,
+                    last_error=_last_error(attempt),
+                    dead_reason=verdict.dead_reason,
+                )  # fmt: skip
+                if finished and verdict.disable_endpoint:
+                    uow.disable_endpoint(claim.tenant_id, claim.url, "410 Gone", attempt.sent_at)
+        return len(claims)
+
+    def run_until_idle(self, passes_max: int = 1_000_000) -> int:
+        """Passes until nothing is due at the clock's current time; attempts made."""
+        total = 0
+        for _ in range(passes_max):
+            made = self.run_once()
+            if made == 0:
+                break
+            total += made
+        return total
+
+    def serve(self, idle_sleep_s: float = 0.2) -> None:
+        """Deliver until ``stop()``: the loop of ``mockpay worker`` and the server's thread."""
+        while not self._stop.is_set():
+            if self.run_once() == 0:
+                self._stop.wait(idle_sleep_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _attempt(self, claim: Claim) -> tuple[Attempt, Verdict]:
+        sent_at = self._clock.now()
+        excerpt: str | None = None
+        if claim.endpoint_disabled:
+            result = AttemptResult(None, "endpoint_disabled")
+            duration_s = 0.0
+        else:
+            result, excerpt, duration_s = self._send(claim, sent_at)
+        if result.error in ("endpoint_disabled", "address_refused"):
+            verdict = Verdict(DeliveryStatus.DEAD, dead_reason=result.error)
+        else:
+            verdict = judge(
+                result, claim.attempt_in_round, self.config.schedule, sent_at, self._rng
+            )
+        attempt = Attempt(
+            self._ids.uuid(), claim.event_id, claim.tenant_id, claim.attempt, claim.url,
+            claim.scheduled_at, sent_at, round(duration_s * 1000, 3), result.status_code,
+            result.error, excerpt, result.succeeded,
+        )  # fmt: skip
+        return attempt, verdict
+
+    def _send(self, claim: Claim, sent_at: datetime) -> tuple[AttemptResult, str | None, float]:
+        body = json.dumps(claim.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        secrets = signing_secrets(claim, sent_at, self.config.secret_grace_s)
+        headers = delivery_headers(claim.event_id, sent_at, body, secrets)
+        started = self._timer()
+        try:
+            with self._client.stream("POST", claim.url, content=body, headers=headers) as resp:
+                excerpt = _excerpt(resp)
+                retry_after = parse_retry_after(resp.headers.get("retry-after"), sent_at)
+                result = AttemptResult(resp.status_code, retry_after_s=retry_after)
+                latency = resp.extensions.get(LATENCY_EXTENSION)
+        except httpx.HTTPError as exc:
+            latency = getattr(exc, LATENCY_EXTENSION, None)
+            elapsed = float(latency) if latency is not None else self._timer() - started
+            return AttemptResult(None, _error_class(exc)), None, elapsed
+        duration = float(latency) if latency is not None else self._timer() - started
+        return result, excerpt, duration

@@ -1,0 +1,103 @@
+"""Outbound HTTP for webhooks: an httpx transport that checks addresses at connect time.
+
+``GuardedTransport`` is httpx's own transport with one change: before connecting, it
+resolves the host, refuses the connection if any resolved address breaks the
+``AddressPolicy``, and connects to the address it checked (so DNS cannot answer one thing to
+the check and another to the connection). TLS still verifies the original host name.
+
+``make_client`` builds the one ``httpx.Client`` a dispatcher uses (keep-alive, no redirects
+followed, no proxies from the environment); tests and simulations pass their own transport.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpcore
+import httpx
+
+from mockpay_core.domain.addresses import AddressPolicy, AddressRefused, check_ip
+
+Resolver = Callable[[str, int], list[str]]
+CONNECTIONS_MAX = 100
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class AddressRefusedError(httpcore.ConnectError):
+    """The SSRF guard refused every address of the host."""
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    def __init__(self, policy: AddressPolicy, resolve: Resolver = system_resolver) -> None:
+        self._policy = policy
+        self._resolve = resolve
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            addresses = self._resolve(host, port)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        if not addresses:
+            raise httpcore.ConnectError(f"{host} resolved to no address")
+        try:
+            for address in addresses:
+                check_ip(ipaddress.ip_address(address.split("%", 1)[0]), self._policy)
+        except AddressRefused as exc:
+            raise AddressRefusedError(f"{host}: {exc}") from exc
+        return self._inner.connect_tcp(addresses[0], port, timeout, local_address, socket_options)
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("webhooks are not sent over unix sockets")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    def __init__(self, policy: AddressPolicy, resolve: Resolver = system_resolver) -> None:
+        limits = httpx.Limits(max_connections=CONNECTIONS_MAX, max_keepalive_connections=20)
+        super().__init__(trust_env=False, limits=limits)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=self._pool._ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(policy, resolve),
+        )
+
+
+def make_client(
+    policy: AddressPolicy, timeout_s: float, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    return httpx.Client(
+        transport=transport or GuardedTransport(policy),
+        timeout=timeout_s,
+        follow_redirects=False,
+        trust_env=False,
+        headers={"User-Agent": "MockPay-Lab-Webhooks/1"},
+    )
+
+
+def refused_by_guard(exc: BaseException) -> bool:
+    """Whether an httpx error came from the SSRF guard."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, AddressRefusedError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
