@@ -252,8 +252,8 @@ def raw_ops(tenant_id: str, total: int, texts: Texts) -> list[RawOp]:
             RawOp(
                 key=key,
                 payment_id=pid,
-                savepoint=f"SAVEPOINT sp{i + 1}",
-                release=f"RELEASE sp{i + 1}",
+                savepoint="SAVEPOINT sp1",
+                release="RELEASE sp1",
                 since=_iso(now - timedelta(seconds=60)),
                 payment=payment,
                 audit=Audit((ids.uuid(), tenant_id, pid), create, ids.digest()),

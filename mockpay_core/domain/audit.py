@@ -22,13 +22,11 @@ CHAINED_FIELDS: Final = (
 )  # fmt: skip
 
 
+_ENCODE: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def canonical(fields: Mapping[str, Any]) -> bytes:
-    return json.dumps(
-        {k: fields[k] for k in CHAINED_FIELDS},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode("utf-8")
+    return _ENCODE({k: fields[k] for k in CHAINED_FIELDS}).encode("utf-8")
 
 
 def chain_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:

@@ -27,6 +27,16 @@ class DisputeStatus(StrEnum):
     LOST = "lost"
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: Any) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 class Record:
     """Mixin: plain-data conversion for the dataclasses below."""
 
@@ -36,13 +46,13 @@ class Record:
 
     def to_data(self) -> dict[str, Any]:
         data = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
             if isinstance(value, datetime):
                 value = value.isoformat()
             elif isinstance(value, StrEnum):
                 value = value.value
-            data[f.name] = value
+            data[name] = value
         return data
 
     @classmethod

@@ -41,9 +41,12 @@ class Result(Protocol):
 R = TypeVar("R", bound=Result)
 
 
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
 def fingerprint(operation: str, target: str | None, params: dict[str, Any]) -> str:
     """A digest of the normalised request: same digest, same request."""
-    body = json.dumps([operation, target, params], sort_keys=True, separators=(",", ":"))
+    body = _ENCODE([operation, target, params])
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 

@@ -8,11 +8,12 @@ through ``transitions.apply``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
 from mockpay_core.domain import validation as v
-from mockpay_core.domain.addresses import AddressRefused, check_url
+from mockpay_core.domain.addresses import AddressPolicy, AddressRefused, check_url
 from mockpay_core.domain.fraud import Outcome as FraudOutcome
 from mockpay_core.domain.fraud import PaymentFacts, decide, window_queries
 from mockpay_core.domain.model import CaptureMethod, Outcome, Payment
@@ -28,10 +29,18 @@ FAILURE_CODES = ("card_declined", "insufficient_funds", "expired_card", "process
 
 
 def _webhook_url(ctx: Context, value: object) -> str:
-    """A well-formed URL whose literal address (if any) the SSRF policy allows."""
+    if not isinstance(value, str):
+        return v.webhook_url(value)  # raises the right ValidationError
+    return _checked_url(value, ctx.config.delivery.address_policy)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_url(value: str, policy: AddressPolicy) -> str:
+    """A well-formed URL whose literal address (if any) the SSRF policy allows. Cached:
+    tenants send the same few URLs over and over."""
     url = v.webhook_url(value)
     try:
-        check_url(url, ctx.config.delivery.address_policy)
+        check_url(url, policy)
     except AddressRefused as exc:
         raise ValidationError(str(exc), "webhook_url") from None
     return url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -51,8 +52,10 @@ RULE_COLS: Final = (
 _dt = datetime.fromisoformat
 
 
+@functools.lru_cache(maxsize=256)
 def ts(when: datetime) -> str:
-    """Times are stored as fixed-width ISO 8601 UTC text, which sorts in time order."""
+    """Times are stored as fixed-width ISO 8601 UTC text, which sorts in time order. Cached:
+    one unit of work formats the same instant many times."""
     return when.isoformat(timespec="microseconds")
 
 
@@ -88,7 +91,9 @@ def audit_row(r: tuple[Any, ...]) -> AuditEntry:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def rule_row(r: tuple[Any, ...]) -> FraudRule:
+    """Parsed once per distinct row: rules are read on every create, and rarely change."""
     spec = RuleSpec(
         name=r[1],
         rule_type=r[2],

@@ -28,12 +28,11 @@ def _opt_ts(when: datetime | None) -> str | None:
     return None if when is None else ts(when)
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+_dumps: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class SqliteUnitOfWork(SqliteReader, DeliveryWrites):
-    _savepoints = 0
+    _depth = 0
 
     def lock_tenant(self, tenant_id: str) -> bool:
         """BEGIN IMMEDIATE already holds the database's write lock: only check existence."""
@@ -47,8 +46,8 @@ class SqliteUnitOfWork(SqliteReader, DeliveryWrites):
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        SqliteUnitOfWork._savepoints += 1
-        name = f"sp{SqliteUnitOfWork._savepoints}"
+        self._depth += 1
+        name = f"sp{self._depth}"  # by depth: the same few statements, prepared once
         self._conn.execute(f"SAVEPOINT {name}")
         try:
             yield
@@ -56,6 +55,8 @@ class SqliteUnitOfWork(SqliteReader, DeliveryWrites):
             self._conn.execute(f"ROLLBACK TO {name}")
             self._conn.execute(f"RELEASE {name}")
             raise
+        finally:
+            self._depth -= 1
         self._conn.execute(f"RELEASE {name}")
 
     def email_registered(self, email: str) -> bool:
