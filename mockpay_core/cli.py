@@ -10,11 +10,30 @@ from collections.abc import Sequence
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockpay", description="MockPay Lab")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser(
-        "run", help="walk payments through the state machine and print the audit trail"
+    run = sub.add_parser("run", help="play scenario files and check their expectations")
+    run.add_argument(
+        "paths",
+        nargs="*",
+        default=["scenarios"],
+        help="scenario files or folders (default scenarios/)",
     )
-    run.add_argument("--db", default=":memory:", help="SQLite database file (default: in memory)")
-    run.add_argument("--seed", type=int, default=7, help="seed for ids and secrets (default 7)")
+    run.add_argument("--out", default="runs", help="where each run's tables go (default runs/)")
+    run.add_argument(
+        "--memory", action="store_true", help="run the engine on :memory: instead of a file"
+    )
+    run.add_argument(
+        "--target", default="engine", help="engine (in process); a server URL comes with `serve`"
+    )
+    scenario = sub.add_parser("scenario", help="scenario files: schema, validate")
+    scenario_sub = scenario.add_subparsers(dest="scenario_command", required=True)
+    scenario_sub.add_parser("schema", help="print the JSON Schema of a scenario file")
+    validate = scenario_sub.add_parser("validate", help="check scenario files without running")
+    validate.add_argument("paths", nargs="+", help="scenario files or folders")
+    demo = sub.add_parser(
+        "demo", help="walk payments through the state machine and print the audit trail"
+    )
+    demo.add_argument("--db", default=":memory:", help="SQLite database file (default: in memory)")
+    demo.add_argument("--seed", type=int, default=7, help="seed for ids and secrets (default 7)")
     states = sub.add_parser("states", help="print the payment state machine's transition table")
     states.add_argument(
         "--format", choices=("markdown", "mermaid"), default="markdown", help="table or diagram"
@@ -68,10 +87,14 @@ def _worker(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "run":
+    if args.command == "demo":
         from mockpay_core.demo import run_demo
 
         return run_demo(args.db, args.seed)
+    if args.command in ("run", "scenario"):
+        from mockpay_core.scenarios import cli as scenario_cli
+
+        return scenario_cli.main(args)
     if args.command == "worker":
         return _worker(args)
     if args.command == "states":

@@ -33,10 +33,10 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject() -> None:
     assert conda - {"python"} == pypi
 
 
-def test_mockpay_run_walks_every_state_and_verifies_the_chain(tmp_path: Path) -> None:
+def test_mockpay_demo_walks_every_state_and_verifies_the_chain(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     out = subprocess.run(
-        [sys.executable, "-m", "mockpay_core.cli", "run", "--db", str(db)],
+        [sys.executable, "-m", "mockpay_core.cli", "demo", "--db", str(db)],
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout  # fmt: skip
     for status in ("pending", "flagged", "authorized", "success", "failed", "canceled",
@@ -45,7 +45,7 @@ def test_mockpay_run_walks_every_state_and_verifies_the_chain(tmp_path: Path) ->
     assert "Audit chain: verified" in out
     assert "replayed=True" in out and "idempotency_key_reused" in out
     again = subprocess.run(
-        [sys.executable, "-m", "mockpay_core.cli", "run"],
+        [sys.executable, "-m", "mockpay_core.cli", "demo"],
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout  # fmt: skip
     assert again == out  # seeded and simulated: the same bytes every time

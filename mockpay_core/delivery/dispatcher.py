@@ -96,8 +96,9 @@ class Dispatcher:
     def close(self) -> None:
         self._client.close()
 
-    def run_once(self) -> int:
-        """One batch: claim, send, record. Returns how many attempts were made."""
+    def run_once(self, *, record: bool = True) -> int:
+        """One batch: claim, send, record. Returns how many attempts were made.
+        ``record=False`` plays a dispatcher that dies after sending, before recording."""
         now = self._clock.now()
         lease = self.config.batch_size * self.config.timeout_s + self.config.lease_margin_s
         with self._store.unit_of_work() as uow:
@@ -105,6 +106,8 @@ class Dispatcher:
                 now, self.config.batch_size, now + timedelta(seconds=lease), self.owner
             )
         outcomes = [self._attempt(c) for c in claims]
+        if not record:
+            return len(claims)
         with self._store.unit_of_work() as uow:
             for claim, (attempt, verdict) in zip(claims, outcomes, strict=True):
                 uow.record_attempt(attempt)

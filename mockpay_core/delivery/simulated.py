@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
@@ -76,15 +77,19 @@ class Received:
 
 @dataclass
 class SimulatedReceiver:
+    """A receiver's state: the ids it processed, and every request it got (to ``received``,
+    or to ``sink`` when given, so long runs need not keep them in memory)."""
+
     model: ReceiverModel
     received: list[Received] = field(default_factory=list)
-    effects: dict[str, dict[str, Any]] = field(default_factory=dict)  # webhook-id -> payload
+    processed: set[str] = field(default_factory=set)  # webhook-ids whose effect was applied
     effects_applied: int = 0  # with dedupe off, duplicates apply again
+    sink: Callable[[Received], None] | None = None
 
-    def _process(self, webhook_id: str, payload: dict[str, Any]) -> str:
-        if self.model.dedupe and webhook_id in self.effects:
+    def _process(self, webhook_id: str) -> str:
+        if self.model.dedupe and webhook_id in self.processed:
             return "duplicate"
-        self.effects[webhook_id] = payload
+        self.processed.add(webhook_id)
         self.effects_applied += 1
         return "processed"
 
@@ -115,16 +120,14 @@ class SimulatedTransport(httpx.BaseTransport):
         payload = json.loads(body)
         webhook_id = request.headers["webhook-id"]
         outcome, response = self._answer(receiver, request, webhook_id, payload)
-        if len(receiver.received) < RECEIVED_MAX:
-            receiver.received.append(
-                Received(
-                    webhook_id,
-                    payload.get("event", ""),
-                    payload.get("payment_id", ""),
-                    self._clock.now(),
-                    outcome,
-                )
-            )
+        seen = Received(
+            webhook_id, payload.get("event", ""), payload.get("payment_id", ""),
+            self._clock.now(), outcome,
+        )  # fmt: skip
+        if receiver.sink is not None:
+            receiver.sink(seen)
+        elif len(receiver.received) < RECEIVED_MAX:
+            receiver.received.append(seen)
         if isinstance(response, Exception):
             raise response
         return response
@@ -150,17 +153,17 @@ class SimulatedTransport(httpx.BaseTransport):
             return "gone", self._respond(410, latency_s)
         if latency_s > self._timeout_s or draw < model.timeout_rate:
             if model.processes_before_failing:
-                receiver._process(webhook_id, payload)
+                receiver._process(webhook_id)
             return "timeout", _timeout(request, self._timeout_s)
         if draw < model.timeout_rate + model.reset_rate:
             return "reset", httpx.RemoteProtocolError("connection reset by peer", request=request)
         if draw < model.timeout_rate + model.reset_rate + model.error_rate:
             if model.processes_before_failing:
-                receiver._process(webhook_id, payload)
+                receiver._process(webhook_id)
             status = model.error_status
             retry_after = model.retry_after_s if status in (429, 503) else None
             return f"error_{status}", self._respond(status, latency_s, retry_after)
-        return receiver._process(webhook_id, payload), self._respond(200, latency_s)
+        return receiver._process(webhook_id), self._respond(200, latency_s)
 
     @staticmethod
     def _respond(status: int, latency_s: float, retry_after_s: int | None = None) -> httpx.Response:

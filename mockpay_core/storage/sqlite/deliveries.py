@@ -24,15 +24,25 @@ DELIVERED: Final = DeliveryStatus.DELIVERED.value
 DEAD: Final = DeliveryStatus.DEAD.value
 
 # Per-payment order: a delivery waits while an earlier one of its payment is still open.
+# Each branch of the claim orders and limits on its own index, so a pass costs O(limit)
+# whatever the backlog (one global sort made draining N events cost N**2 / limit).
 _FIRST_OPEN: Final = (
     "NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.payment_id = d.payment_id"
     f" AND o.seq < d.seq AND o.status IN ('{PENDING}', '{DELIVERING}'))"
 )
 _CLAIM_SQL: Final = f"""
 WITH due AS (
-    SELECT seq FROM deliveries WHERE status = '{PENDING}' AND next_attempt_at <= :now
+    SELECT * FROM (
+        SELECT d.seq FROM deliveries d
+        WHERE d.status = '{PENDING}' AND d.next_attempt_at <= :now AND {_FIRST_OPEN}
+        ORDER BY d.next_attempt_at, d.seq LIMIT :limit
+    )
     UNION ALL
-    SELECT seq FROM deliveries WHERE status = '{DELIVERING}' AND lease_until <= :now
+    SELECT * FROM (
+        SELECT d.seq FROM deliveries d
+        WHERE d.status = '{DELIVERING}' AND d.lease_until <= :now AND {_FIRST_OPEN}
+        ORDER BY d.lease_until, d.seq LIMIT :limit
+    )
 )
 SELECT d.seq, d.event_id, d.tenant_id, d.payment_id, e.type, e.payload, p.webhook_url,
        d.attempts + 1, d.attempts + 1 - d.round_start, d.next_attempt_at,
@@ -43,7 +53,6 @@ JOIN events e ON e.id = d.event_id
 JOIN payments p ON p.id = d.payment_id
 JOIN tenants t ON t.id = d.tenant_id
 LEFT JOIN disabled_endpoints x ON x.tenant_id = d.tenant_id AND x.url = p.webhook_url
-WHERE {_FIRST_OPEN}
 ORDER BY d.next_attempt_at, d.seq
 LIMIT :limit
 """

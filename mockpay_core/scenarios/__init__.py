@@ -1,0 +1,1 @@
+"""Declarative scenarios: files that describe a world, played on the engine, checked in SQL."""

@@ -1,0 +1,111 @@
+"""What the simulated clients asked and what the receivers got, kept for analysis.
+
+Both go to a small SQLite database beside the engine's (``client.db``), written in batches,
+so long runs do not hold them in memory. They become the run's ``client_requests`` and
+``received`` tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from mockpay_core.delivery.simulated import Received
+
+FLUSH_ROWS: Final = 5_000
+_SCHEMA: Final = """
+CREATE TABLE client_requests (
+    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, tenant TEXT NOT NULL, source TEXT NOT NULL,
+    action TEXT NOT NULL, key TEXT, attempt INTEGER NOT NULL, ok INTEGER NOT NULL,
+    replayed INTEGER NOT NULL, error_code TEXT, payment_id TEXT, status TEXT,
+    response_digest TEXT NOT NULL
+);
+CREATE TABLE received (
+    receiver TEXT NOT NULL, webhook_id TEXT NOT NULL, event_type TEXT NOT NULL,
+    payment_id TEXT NOT NULL, at TEXT NOT NULL, outcome TEXT NOT NULL
+);
+"""
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+
+
+def digest(data: Any) -> str:
+    """A short fingerprint of a response, to tell identical answers from different ones."""
+    return hashlib.sha256(_ENCODE(data).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One client request: ``send`` performs it; ``then`` follows a fresh success."""
+
+    source: str
+    tenant: str
+    action: str
+    key: str | None
+    send: Callable[[], Any]
+    then: Callable[[Any], None] | None = None
+    attempt: int = 1
+
+
+class RequestLog:
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=OFF")
+        self.conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self._requests: list[tuple[Any, ...]] = []
+        self._received: list[tuple[Any, ...]] = []
+        self._seq = 0
+
+    def request(
+        self,
+        at: datetime,
+        req: Request,
+        *,
+        ok: bool,
+        replayed: bool,
+        response: Any,
+        error_code: str | None = None,
+        payment_id: str | None = None,
+        status: str | None = None,
+    ) -> None:
+        with self._lock:
+            self._seq += 1
+            self._requests.append((
+                self._seq, at.isoformat(timespec="microseconds"), req.tenant, req.source,
+                req.action, req.key, req.attempt, int(ok), int(replayed), error_code,
+                payment_id, status, digest(response),
+            ))  # fmt: skip
+            if len(self._requests) >= FLUSH_ROWS:
+                self._flush()
+
+    def received(self, receiver: str, r: Received) -> None:
+        with self._lock:
+            self._received.append((
+                receiver, r.webhook_id, r.event_type, r.payment_id,
+                r.at.isoformat(timespec="microseconds"), r.outcome,
+            ))  # fmt: skip
+            if len(self._received) >= FLUSH_ROWS:
+                self._flush()
+
+    def _flush(self) -> None:
+        self.conn.execute("BEGIN")
+        self.conn.executemany(
+            f"INSERT INTO client_requests VALUES ({', '.join('?' * 13)})", self._requests
+        )
+        self.conn.executemany("INSERT INTO received VALUES (?, ?, ?, ?, ?, ?)", self._received)
+        self.conn.execute("COMMIT")
+        self._requests.clear()
+        self._received.clear()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush()
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,199 @@
+"""Running a scenario end to end: play it, export its tables, check its expectations."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import heapq
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from mockpay_core.scenarios import export
+from mockpay_core.scenarios.model import ExpectationSpec, Scenario
+from mockpay_core.scenarios.plan import Planner
+from mockpay_core.scenarios.runner import Client, World, apply_fault
+
+Progress = Callable[[int, int, datetime], None]  # done, planned, simulated time
+PROGRESS_EVERY = 5_000
+
+
+@dataclass
+class ExpectationResult:
+    spec: ExpectationSpec
+    actual: Any = None
+    passed: bool = False
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    run_dir: Path
+    wall_s: float
+    simulated_end: datetime
+    event_log_sha256: str
+    audit_heads: dict[str, str]
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    expectations: list[ExpectationResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(e.passed for e in self.expectations)
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    return Decimal(str(value))
+
+
+def compare(actual: Any, op: str, expected: Any) -> bool:
+    a, b = _number(actual), _number(expected)
+    if a is not None and b is not None:
+        left, right = a, b
+    elif op in ("==", "!="):
+        left, right = actual, expected
+    else:
+        return False
+    return {
+        "==": left == right, "!=": left != right, "<": left < right,
+        "<=": left <= right, ">": left > right, ">=": left >= right,
+    }[op]  # fmt: skip
+
+
+def check(con: duckdb.DuckDBPyConnection, specs: list[ExpectationSpec]) -> list[ExpectationResult]:
+    results = []
+    for spec in specs:
+        try:
+            row = con.execute(spec.sql).fetchone()
+        except duckdb.Error as exc:
+            results.append(ExpectationResult(spec, error=str(exc).splitlines()[0]))
+            continue
+        actual = row[0] if row else None
+        results.append(ExpectationResult(spec, actual, compare(actual, spec.op, spec.value)))
+    return results
+
+
+def _event_log_digest(conn: sqlite3.Connection) -> str:
+    h = hashlib.sha256()
+    for row in conn.execute(
+        "SELECT id, type, payload, created_at FROM events ORDER BY created_at, id"
+    ):
+        h.update("|".join(row).encode() + b"\n")
+    return h.hexdigest()
+
+
+def _tamper(conn: sqlite3.Connection, sql: str) -> None:
+    """An attacker with database access: drop the triggers, then edit the audit log."""
+    conn.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
+    conn.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
+    conn.executescript(sql)
+
+
+def play(world: World, planner: Planner, client: Client, progress: Progress | None) -> None:
+    s = world.scenario
+    for phase in s.phases:
+        planner.phase(phase)
+    for index, step in enumerate(s.steps):
+        planner.step(index, step)
+    for fault in s.faults:
+        if fault.kind != "tamper_audit":
+            world.at(world.start + fault.at, functools.partial(apply_fault, world, client, fault))
+    done = 0
+    while world.agenda:
+        when, _, action = heapq.heappop(world.agenda)
+        world.advance_to(when)
+        action()
+        done += 1
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(done, planner.planned, world.clock.now())
+    world.advance_to(world.clock.now() + s.settle)
+    if progress:
+        progress(done, planner.planned, world.clock.now())
+
+
+def run_scenario(
+    scenario: Scenario, out_dir: Path, *, memory: bool = False, progress: Progress | None = None
+) -> RunResult:
+    """Play ``scenario``; its tables land in ``out_dir/<name>/`` (Parquet and run.duckdb)."""
+    run_dir = out_dir / scenario.name
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    started = time.perf_counter()
+    world = World(scenario, run_dir, memory)
+    client = Client(world)
+    planner = Planner(world, client)
+    for rule in scenario.engine.fraud_rules:
+        world.engine.create_fraud_rule(rule)
+    play(world, planner, client, progress)
+    world.log.flush()
+
+    sqlite = world.store.inner
+    assert hasattr(sqlite, "raw_connection")
+    conn = sqlite.raw_connection()
+    for fault in scenario.faults:
+        if fault.kind == "tamper_audit" and fault.sql:
+            _tamper(conn, fault.sql)
+    verification = [
+        (t.name, t.id, world.engine.verify_audit(t.id)) for t in planner.tenants.values()
+    ]
+    heads = {name: (conn.execute(
+        "SELECT hash FROM audit_log WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1", (tid,)
+    ).fetchone() or ("",))[0] for name, tid, _ in verification}  # fmt: skip
+    result = RunResult(scenario, run_dir, 0.0, world.clock.now(), _event_log_digest(conn), heads)
+
+    duck = duckdb.connect(str(run_dir / "run.duckdb"))
+    try:
+        for table, columns in export.ENGINE_TABLES.items():
+            export.copy_table(conn, table, columns, duck)
+        for table in ("client_requests", "received"):
+            export.copy_table(world.log.conn, table, "*", duck)
+        duck.execute(
+            "CREATE TABLE audit_verification (tenant VARCHAR, tenant_id VARCHAR, ok BOOLEAN,"
+            " rows_checked BIGINT, broken_seq BIGINT, broken_row_id VARCHAR, reason VARCHAR)"
+        )
+        duck.executemany(
+            "INSERT INTO audit_verification VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(n, tid, v.ok, v.rows_checked, v.broken_seq, v.broken_row_id, v.reason)
+             for n, tid, v in verification],
+        )  # fmt: skip
+        result.expectations = check(duck, scenario.expectations)
+        result.counts = _counts(duck)
+        result.wall_s = time.perf_counter() - started
+        duck.execute(
+            "CREATE TABLE run_info AS SELECT ? AS name, ? AS seed, ? AS simulated_start,"
+            " ? AS simulated_end, ? AS wall_s, ? AS event_log_sha256",
+            [scenario.name, scenario.seed, scenario.clock.start.replace(tzinfo=None),
+             result.simulated_end.replace(tzinfo=None), result.wall_s, result.event_log_sha256],
+        )  # fmt: skip
+        export.write_parquet(duck, run_dir)
+    finally:
+        duck.close()
+        world.dispatcher.close()
+        world.log.close()
+        world.store.close()
+    return result
+
+
+def _counts(duck: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    def grouped(sql: str) -> dict[str, int]:
+        return {str(k): int(v) for k, v in duck.execute(sql).fetchall()}
+
+    return {
+        "payments": grouped("SELECT status, count(*) FROM payments GROUP BY 1 ORDER BY 1"),
+        "fraud": grouped("SELECT outcome, count(*) FROM fraud_decisions GROUP BY 1 ORDER BY 1"),
+        "deliveries": grouped("SELECT status, count(*) FROM deliveries GROUP BY 1 ORDER BY 1"),
+        "requests": grouped(
+            "SELECT CASE WHEN ok THEN 'ok' ELSE error_code END, count(*) FROM client_requests"
+            " GROUP BY 1 ORDER BY 1"
+        ),
+    }

@@ -1,0 +1,223 @@
+"""Playing a scenario on the engine: an agenda of timed actions on a simulated clock.
+
+The runner pops the earliest action, moves the clock to it (delivering whatever webhooks
+fall due on the way, as a worker polling every ``POLL`` would), performs it, and repeats;
+then it keeps delivering for ``settle``. Every random draw comes from RNGs seeded by the
+scenario's ``seed`` and every action runs in a fixed order, so a scenario without
+concurrent phases replays byte for byte. Bursts and concurrent steps use real threads;
+their results are handled in request order afterwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import heapq
+import itertools
+import random
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from mockpay_core.clock import SimulatedClock
+from mockpay_core.config import DeliveryConfig, EngineConfig
+from mockpay_core.delivery.dispatcher import Dispatcher
+from mockpay_core.delivery.simulated import (
+    Outage,
+    ReceiverModel,
+    SimulatedReceiver,
+    SimulatedTransport,
+)
+from mockpay_core.domain.model import Payment
+from mockpay_core.engine import Engine
+from mockpay_core.errors import MockPayError, StorageBusy
+from mockpay_core.ids import SeededIds
+from mockpay_core.scenarios.faults import FaultyStore, SimulatedCrash
+from mockpay_core.scenarios.model import FaultSpec, Scenario
+from mockpay_core.scenarios.requests import Request, RequestLog
+from mockpay_core.storage.sqlite import SqliteStore
+
+POLL: Final = timedelta(milliseconds=200)  # how often a worker looks for due webhooks
+RUN_DUE_EVERY: Final = timedelta(seconds=1)
+CLIENT_RETRY_DELAY: Final = timedelta(seconds=1)
+CLIENT_ATTEMPTS_MAX: Final = 5
+BATCH_SIZE: Final = 200
+Action = Callable[[], None]
+
+
+class ScenarioError(ValueError):
+    """A scenario that is valid on paper but cannot be played (e.g. an unknown payment)."""
+
+
+class World:
+    """The engine, clock, receivers and dispatcher of one run, and its agenda."""
+
+    def __init__(self, scenario: Scenario, run_dir: Path, memory: bool) -> None:
+        self.scenario = s = scenario
+        self.start = s.clock.start
+        self.clock = SimulatedClock(self.start)
+        self.ids = SeededIds(s.seed)
+        self.rng = random.Random(s.seed)
+        self._db_path = ":memory:" if memory else str(run_dir / "mockpay.db")
+        self.store = FaultyStore(SqliteStore(self._db_path))
+        self.config = EngineConfig(
+            authorization_ttl_s=int(s.engine.authorization_ttl.total_seconds()) or 1,
+            idempotency_ttl_s=int(s.engine.idempotency_ttl.total_seconds()) or 1,
+            seed_default_fraud_rules=s.engine.default_fraud_rules,
+            delivery=DeliveryConfig(
+                schedule=s.engine.schedule(), timeout_s=s.engine.webhook_timeout_s,
+                batch_size=BATCH_SIZE,
+            ),
+        )  # fmt: skip
+        self.engine = Engine(self.store, clock=self.clock, ids=self.ids, config=self.config)
+        self.log = RequestLog(":memory:" if memory else str(run_dir / "client.db"))
+        self.receivers: dict[str, SimulatedReceiver] = {}
+        routes = {}
+        for spec in s.receivers:
+            fields = spec.model_dump(exclude={"name", "outages", "latency"})
+            outages = tuple(
+                Outage(start=self.start + o.start, end=self.start + o.end, mode=o.mode)
+                for o in spec.outages
+            )
+            model = ReceiverModel(outages=outages, latency=spec.latency, **fields)
+            receiver = SimulatedReceiver(
+                model, sink=functools.partial(self.log.received, spec.name)
+            )
+            self.receivers[spec.name] = receiver
+            routes[self.url(spec.name)] = receiver
+        self.transport = SimulatedTransport(
+            routes, self.clock, random.Random(s.seed + 1), s.engine.webhook_timeout_s
+        )
+        self.dispatcher = self._dispatcher("scenario-dispatcher")
+        self.agenda: list[tuple[datetime, int, Action]] = []
+        self._order = itertools.count()
+        self.last_poll = self.start - POLL
+        self.last_due = self.start
+
+    @staticmethod
+    def url(receiver: str) -> str:
+        return f"http://{receiver}.receiver.test/webhooks"
+
+    def _dispatcher(self, owner: str) -> Dispatcher:
+        return self.engine.dispatcher(
+            transport=self.transport, rng=random.Random(self.scenario.seed + 2), owner=owner,
+            timer=lambda: 0.0,
+        )  # fmt: skip
+
+    def at(self, when: datetime, action: Action) -> None:
+        heapq.heappush(self.agenda, (when, next(self._order), action))
+
+    def later(self, delay: timedelta, action: Action) -> None:
+        self.at(self.clock.now() + delay, action)
+
+    def advance_to(self, when: datetime) -> None:
+        """Move the clock to ``when``, delivering what falls due on the way (and at ``when``:
+        reaching it may expire authorizations, whose events are due at once)."""
+        for _ in range(10_000_000):
+            due = self.engine.next_delivery_due()
+            if due is not None:
+                poll_at = max(due, self.last_poll + POLL, self.clock.now())
+                if poll_at <= when:
+                    self._tick(poll_at)
+                    self.dispatcher.run_until_idle()
+                    self.last_poll = poll_at
+                    continue
+            if self.clock.now() >= when:
+                return
+            self._tick(when)
+
+    def _tick(self, when: datetime) -> None:
+        self.clock.set(max(when, self.clock.now()))
+        if self.clock.now() - self.last_due >= RUN_DUE_EVERY:
+            self.engine.run_due()
+            self.last_due = self.clock.now()
+
+    def restart(self) -> None:
+        """The engine process dies and comes back: new connections, new engine, new worker."""
+        self.dispatcher.close()
+        if self._db_path != ":memory:":
+            self.store.inner.close()
+            self.store.inner = SqliteStore(self._db_path)
+        self.engine = Engine(self.store, clock=self.clock, ids=self.ids, config=self.config)
+        self.dispatcher = self._dispatcher("scenario-dispatcher-restarted")
+
+    def crash_dispatcher(self) -> None:
+        """A worker sends a batch and dies before recording it; its lease must expire."""
+        doomed = self._dispatcher("crashed-dispatcher")
+        doomed.run_once(record=False)
+        doomed.close()
+
+
+class Client:
+    """Sends requests for the scenario's simulated clients: logs, retries, follows up."""
+
+    def __init__(self, world: World) -> None:
+        self.w = world
+        self.crash_next = 0
+        self.busy_next = 0
+
+    def send(self, req: Request) -> None:
+        self._arm_faults()
+        try:
+            result = req.send()
+        except MockPayError as exc:
+            self.settle(req, exc)
+            return
+        self.settle(req, result)
+
+    def send_all(self, requests: list[Request], concurrency: int) -> None:
+        """Requests at once on real threads; results handled in request order."""
+
+        def attempt(req: Request) -> Any:
+            try:
+                return req.send()
+            except MockPayError as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(requests))) as pool:
+            results = list(pool.map(attempt, requests))
+        for req, result in zip(requests, results, strict=True):
+            self.settle(req, result)
+
+    def _arm_faults(self) -> None:
+        if self.crash_next:
+            self.crash_next -= 1
+            self.w.store.crash_next += 1
+        elif self.busy_next:
+            self.busy_next -= 1
+            self.w.store.busy_next += 1
+
+    def settle(self, req: Request, result: Any) -> None:
+        now = self.w.clock.now()
+        if isinstance(result, MockPayError):
+            self.w.log.request(
+                now, req, ok=False, replayed=result.replayed, response=result.to_record(),
+                error_code=result.code,
+            )  # fmt: skip
+            transient = isinstance(result, StorageBusy | SimulatedCrash)
+            if transient and req.attempt < CLIENT_ATTEMPTS_MAX:
+                retry = dataclasses.replace(req, attempt=req.attempt + 1)
+                self.w.later(CLIENT_RETRY_DELAY, lambda: self.send(retry))
+            return
+        value = result.value
+        payment: Payment = value if isinstance(value, Payment) else value.payment
+        self.w.log.request(
+            now, req, ok=True, replayed=result.replayed, response=value.to_data(),
+            payment_id=payment.id, status=payment.status.value,
+        )  # fmt: skip
+        if req.then is not None and not result.replayed:
+            req.then(result)
+
+
+def apply_fault(world: World, client: Client, fault: FaultSpec) -> None:
+    if fault.kind == "crash":
+        world.crash_dispatcher()
+        client.crash_next += 1
+        world.restart()
+    elif fault.kind == "database_busy":
+        client.busy_next += fault.count
+    elif fault.kind == "clock_jump":
+        world.advance_to(world.clock.now() + fault.by)
+        world.engine.run_due()
