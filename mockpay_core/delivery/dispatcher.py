@@ -27,7 +27,7 @@ import httpx
 
 from mockpay_core.clock import Clock
 from mockpay_core.config import DeliveryConfig
-from mockpay_core.delivery.transport import make_client, refused_by_guard
+from mockpay_core.delivery.transport import GuardedTransport, post, refused_by_guard
 from mockpay_core.domain.delivery import Attempt, Claim, signing_secrets
 from mockpay_core.domain.retry import (
     AttemptResult,
@@ -88,13 +88,13 @@ class Dispatcher:
     ) -> None:
         self.config = config or DeliveryConfig()
         self._store, self._clock, self._ids, self._timer = store, clock, ids, timer
-        self._client = make_client(self.config.address_policy, self.config.timeout_s, transport)
+        self._transport = transport or GuardedTransport(self.config.address_policy)
         self._rng = rng or random.Random()
         self.owner = owner or f"dispatcher-{ids.uuid()}"
         self._stop = threading.Event()
 
     def close(self) -> None:
-        self._client.close()
+        self._transport.close()
 
     def run_once(self, *, record: bool = True) -> int:
         """One batch: claim, send, record. Returns how many attempts were made.
@@ -167,11 +167,14 @@ class Dispatcher:
         headers = delivery_headers(claim.event_id, sent_at, body, secrets)
         started = self._timer()
         try:
-            with self._client.stream("POST", claim.url, content=body, headers=headers) as resp:
+            resp = post(self._transport, claim.url, body, headers, self.config.timeout_s)
+            try:
                 excerpt = _excerpt(resp)
-                retry_after = parse_retry_after(resp.headers.get("retry-after"), sent_at)
-                result = AttemptResult(resp.status_code, retry_after_s=retry_after)
-                latency = resp.extensions.get(LATENCY_EXTENSION)
+            finally:
+                resp.close()
+            retry_after = parse_retry_after(resp.headers.get("retry-after"), sent_at)
+            result = AttemptResult(resp.status_code, retry_after_s=retry_after)
+            latency = resp.extensions.get(LATENCY_EXTENSION)
         except httpx.HTTPError as exc:
             latency = getattr(exc, LATENCY_EXTENSION, None)
             elapsed = float(latency) if latency is not None else self._timer() - started

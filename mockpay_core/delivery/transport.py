@@ -5,8 +5,10 @@ resolves the host, refuses the connection if any resolved address breaks the
 ``AddressPolicy``, and connects to the address it checked (so DNS cannot answer one thing to
 the check and another to the connection). TLS still verifies the original host name.
 
-``make_client`` builds the one ``httpx.Client`` a dispatcher uses (keep-alive, no redirects
-followed, no proxies from the environment); tests and simulations pass their own transport.
+The dispatcher talks to its transport directly, without an ``httpx.Client`` around it: a
+webhook needs no cookies, auth, redirects or default headers, and the client's machinery
+cost more than the request itself against a simulated receiver. Tests and simulations pass
+their own transport.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from mockpay_core.domain.addresses import AddressPolicy, AddressRefused, check_i
 
 Resolver = Callable[[str, int], list[str]]
 CONNECTIONS_MAX = 100
+USER_AGENT = "MockPay-Lab-Webhooks/1"
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -81,16 +84,15 @@ class GuardedTransport(httpx.HTTPTransport):
         )
 
 
-def make_client(
-    policy: AddressPolicy, timeout_s: float, transport: httpx.BaseTransport | None = None
-) -> httpx.Client:
-    return httpx.Client(
-        transport=transport or GuardedTransport(policy),
-        timeout=timeout_s,
-        follow_redirects=False,
-        trust_env=False,
-        headers={"User-Agent": "MockPay-Lab-Webhooks/1"},
-    )
+def post(
+    transport: httpx.BaseTransport, url: str, body: bytes, headers: dict[str, str], timeout_s: float
+) -> httpx.Response:
+    """One POST through ``transport``; the caller reads and closes the response."""
+    request = httpx.Request(
+        "POST", url, content=body, headers={**headers, "User-Agent": USER_AGENT},
+        extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout_s)},
+    )  # fmt: skip
+    return transport.handle_request(request)
 
 
 def refused_by_guard(exc: BaseException) -> bool:

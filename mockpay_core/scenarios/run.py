@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import heapq
+import operator
 import shutil
 import sqlite3
 import time
@@ -56,18 +57,21 @@ def _number(value: Any) -> Decimal | None:
     return Decimal(str(value))
 
 
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}  # fmt: skip
+
+
 def compare(actual: Any, op: str, expected: Any) -> bool:
+    """Numbers compare as numbers (5 == 5.0); other values by equality, or by order when
+    both are strings."""
     a, b = _number(actual), _number(expected)
     if a is not None and b is not None:
-        left, right = a, b
-    elif op in ("==", "!="):
-        left, right = actual, expected
-    else:
-        return False
-    return {
-        "==": left == right, "!=": left != right, "<": left < right,
-        "<=": left <= right, ">": left > right, ">=": left >= right,
-    }[op]  # fmt: skip
+        return _OPS[op](a, b)
+    if op in ("==", "!=") or (isinstance(actual, str) and isinstance(expected, str)):
+        return _OPS[op](actual, expected)
+    return False
 
 
 def check(con: duckdb.DuckDBPyConnection, specs: list[ExpectationSpec]) -> list[ExpectationResult]:

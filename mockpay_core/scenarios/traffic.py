@@ -12,16 +12,19 @@ from mockpay_core.scenarios.model import AmountSpec, PhaseSpec
 
 
 def arrivals(phase: PhaseSpec, start: datetime, rng: random.Random) -> Iterator[datetime]:
-    """Arrival times of a phase, lazily (a long phase never sits in memory)."""
+    """Arrival times of a phase, lazily (a long phase never sits in memory). A constant rate
+    gives exactly ``duration x rate`` arrivals, the first at the phase's start."""
     assert phase.arrival is not None
-    rate, end = phase.arrival.rate_per_s, start + phase.start + phase.duration
-    offset_s = 0.0
-    while True:
-        offset_s += rng.expovariate(rate) if phase.arrival.kind == "poisson" else 1 / rate
-        at = start + phase.start + timedelta(seconds=offset_s)
-        if at >= end:
-            return
-        yield at
+    rate, begin = phase.arrival.rate_per_s, start + phase.start
+    duration_s = phase.duration.total_seconds()
+    if phase.arrival.kind == "constant":
+        for k in range(round(duration_s * rate)):
+            yield begin + timedelta(seconds=k / rate)
+        return
+    offset_s = rng.expovariate(rate)
+    while offset_s < duration_s:
+        yield begin + timedelta(seconds=offset_s)
+        offset_s += rng.expovariate(rate)
 
 
 def amount(spec: AmountSpec, currency: str, rng: random.Random) -> Decimal:

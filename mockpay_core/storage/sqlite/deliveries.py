@@ -141,12 +141,18 @@ class DeliveryReads:
         return [_attempt(r) for r in rows]
 
     def next_delivery_due(self) -> datetime | None:
-        (when,) = self._conn.execute(
-            f"SELECT min(t) FROM (SELECT min(d.next_attempt_at) AS t FROM deliveries d"
-            f" WHERE d.status = '{PENDING}' AND {_FIRST_OPEN} UNION ALL"
-            f" SELECT min(lease_until) FROM deliveries WHERE status = '{DELIVERING}')"
-        ).fetchone()
-        return _opt(when)
+        """Both branches walk their index in time order and stop at the first hit."""
+        times = [
+            row[0]
+            for sql in (
+                f"SELECT d.next_attempt_at FROM deliveries d WHERE d.status = '{PENDING}'"
+                f" AND {_FIRST_OPEN} ORDER BY d.next_attempt_at LIMIT 1",
+                f"SELECT lease_until FROM deliveries WHERE status = '{DELIVERING}'"
+                " ORDER BY lease_until LIMIT 1",
+            )
+            for row in self._conn.execute(sql)
+        ]
+        return _dt(min(times)) if times else None
 
     def delivery_metrics(self, tenant_id: str | None) -> dict[str, Any]:
         scope, params = ("WHERE tenant_id = ?", [tenant_id]) if tenant_id else ("", [])

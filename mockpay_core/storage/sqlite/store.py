@@ -74,6 +74,7 @@ class SqliteStore:
         *,
         durability: Durability = "normal",
         busy_timeout_s: float = BUSY_TIMEOUT_S_DEFAULT,
+        cache_mb: int = 16,
     ) -> None:
         if durability not in ("full", "normal", "off"):
             raise ValueError("durability is one of full, normal, off")
@@ -81,6 +82,7 @@ class SqliteStore:
         self._memory = path == ":memory:"
         self._durability = durability
         self._busy_timeout_s = busy_timeout_s
+        self._cache_kib = max(1, cache_mb) * 1024
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
@@ -100,6 +102,7 @@ class SqliteStore:
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._durability.upper()}")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA cache_size=-{self._cache_kib}")  # per connection, in KiB
         with self._all_lock:
             self._all.append(conn)
         return conn
