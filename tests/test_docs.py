@@ -6,16 +6,25 @@ import doctest
 import re
 from pathlib import Path
 
+import pytest
+import yaml
+
 import mockpay_core.engine
 from mockpay_core import docs
 from mockpay_core.errors import ERROR_CODES
+from mockpay_core.scenarios.loader import load
+from mockpay_core.scenarios.model import Scenario
+from mockpay_core.scenarios.run import run_scenario
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
 
 
-def test_readme_python_examples_run() -> None:
+def test_readme_python_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README, re.S)
-    assert blocks
+    assert len(blocks) >= 2
+    monkeypatch.chdir(tmp_path)  # the analysis example reads runs/happy-path
+    run_scenario(load(ROOT / "scenarios" / "01-happy-path.yaml"), Path("runs"))
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
 
@@ -39,3 +48,11 @@ def test_mermaid_diagram_has_one_arrow_per_edge() -> None:
         docs.transition_diagram_mermaid().count("-->")
         == docs.transition_table_markdown().count("\n") - 1
     )
+
+
+def test_readme_scenario_examples_are_valid_and_pass(tmp_path: Path) -> None:
+    blocks = re.findall(r"```yaml\n(.*?)```", README, re.S)
+    assert blocks
+    for block in blocks:
+        scenario = Scenario.model_validate(yaml.safe_load(block))
+        assert run_scenario(scenario, tmp_path).ok
