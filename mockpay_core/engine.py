@@ -239,6 +239,12 @@ class Engine:
         with self.ctx.store.reader() as r:
             return r.next_delivery_due()
 
+    def due_times(self) -> tuple[datetime | None, datetime | None]:
+        """(next webhook delivery due, next authorization expiry): what a clock driver
+        must stop at so nothing happens late."""
+        with self.ctx.store.reader() as r:
+            return r.next_delivery_due(), r.next_authorization_expiry()
+
     # Fraud rules
     def list_fraud_rules(self) -> list[FraudRule]:
         with self.ctx.store.reader() as r:

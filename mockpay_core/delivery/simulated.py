@@ -73,6 +73,7 @@ class Received:
     payment_id: str
     at: datetime
     outcome: str  # processed, duplicate, error_<status>, timeout, reset, refused, gone
+    applied: bool  # this request applied the webhook's effect (even if it then failed)
 
 
 @dataclass
@@ -119,10 +120,11 @@ class SimulatedTransport(httpx.BaseTransport):
         body = request.read()
         payload = json.loads(body)
         webhook_id = request.headers["webhook-id"]
+        applied_before = receiver.effects_applied
         outcome, response = self._answer(receiver, request, webhook_id, payload)
         seen = Received(
             webhook_id, payload.get("event", ""), payload.get("payment_id", ""),
-            self._clock.now(), outcome,
+            self._clock.now(), outcome, receiver.effects_applied > applied_before,
         )  # fmt: skip
         if receiver.sink is not None:
             receiver.sink(seen)

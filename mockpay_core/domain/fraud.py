@@ -5,9 +5,11 @@ steps around one storage round: ``window_queries`` says which window statistics 
 need, the store computes them inside the create transaction (so concurrent creates see
 each other), and ``decide`` turns rules + facts + statistics into a ``FraudDecision``.
 
-Velocity and volume count the payments that fraud let through (not ``failed``, not
-``flagged``), so a velocity threshold of N admits exactly N payments per window, and a
-burst over the limit does not keep the tenant flagged once the window has passed.
+Velocity and volume count the payments that fraud let through: everything but ``flagged``
+payments and those fraud failed (``fraud_blocked``, ``fraud_rejected``). So a velocity
+threshold of N admits exactly N payments per window, a burst over the limit does not keep
+the tenant flagged once the window has passed, and a card tester whose cards the issuer
+declines is still counted (declines are the very signal of card testing).
 """
 
 from __future__ import annotations
@@ -47,8 +49,9 @@ class Outcome(StrEnum):
     BLOCK = "block"
 
 
-# Statuses a payment has when fraud did not let it through; windows do not count them.
-NOT_COUNTED: Final = (Status.FAILED.value, Status.FLAGGED.value)
+# What a payment looks like when fraud did not let it through; windows do not count it.
+NOT_COUNTED_STATUS: Final = Status.FLAGGED.value
+FRAUD_FAILURE_CODES: Final = ("fraud_blocked", "fraud_rejected")
 OUTCOME_STATUS: Final = {
     Outcome.ALLOW: Status.PENDING,
     Outcome.FLAG: Status.FLAGGED,

@@ -32,8 +32,12 @@ ENGINE_TABLES: Final = {
 }
 
 
+# SQLite keeps booleans as 0/1; these columns become BOOLEAN (so `bool_and(ok)` works).
+BOOLEAN_COLUMNS: Final = frozenset({"ok", "replayed", "succeeded", "is_active", "applied"})
+
+
 def _is_time(column: str) -> bool:
-    return column == "at" or column.endswith("_at")
+    return column.endswith("_at")
 
 
 def _columns(conn: sqlite3.Connection, table: str, wanted: str) -> list[tuple[str, str]]:
@@ -71,6 +75,8 @@ def copy_table(
                 f'ALTER TABLE "{table}" ALTER "{name}" TYPE TIMESTAMP'
                 f' USING CAST(left("{name}", 26) AS TIMESTAMP)'
             )
+        elif name in BOOLEAN_COLUMNS:
+            duck.execute(f'ALTER TABLE "{table}" ALTER "{name}" TYPE BOOLEAN')
     return copied
 
 

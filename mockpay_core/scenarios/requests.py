@@ -21,14 +21,15 @@ from mockpay_core.delivery.simulated import Received
 FLUSH_ROWS: Final = 5_000
 _SCHEMA: Final = """
 CREATE TABLE client_requests (
-    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, tenant TEXT NOT NULL, source TEXT NOT NULL,
+    seq INTEGER PRIMARY KEY, requested_at TEXT NOT NULL, tenant TEXT NOT NULL, source TEXT NOT NULL,
     action TEXT NOT NULL, key TEXT, attempt INTEGER NOT NULL, ok INTEGER NOT NULL,
     replayed INTEGER NOT NULL, error_code TEXT, payment_id TEXT, status TEXT,
     response_digest TEXT NOT NULL
 );
 CREATE TABLE received (
-    receiver TEXT NOT NULL, webhook_id TEXT NOT NULL, event_type TEXT NOT NULL,
-    payment_id TEXT NOT NULL, at TEXT NOT NULL, outcome TEXT NOT NULL
+    seq INTEGER PRIMARY KEY, receiver TEXT NOT NULL, webhook_id TEXT NOT NULL,
+    event_type TEXT NOT NULL, payment_id TEXT NOT NULL, received_at TEXT NOT NULL,
+    outcome TEXT NOT NULL, applied INTEGER NOT NULL
 );
 """
 _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
@@ -61,6 +62,7 @@ class RequestLog:
         self._requests: list[tuple[Any, ...]] = []
         self._received: list[tuple[Any, ...]] = []
         self._seq = 0
+        self._received_seq = 0
 
     def request(
         self,
@@ -86,9 +88,10 @@ class RequestLog:
 
     def received(self, receiver: str, r: Received) -> None:
         with self._lock:
+            self._received_seq += 1
             self._received.append((
-                receiver, r.webhook_id, r.event_type, r.payment_id,
-                r.at.isoformat(timespec="microseconds"), r.outcome,
+                self._received_seq, receiver, r.webhook_id, r.event_type, r.payment_id,
+                r.at.isoformat(timespec="microseconds"), r.outcome, int(r.applied),
             ))  # fmt: skip
             if len(self._received) >= FLUSH_ROWS:
                 self._flush()
@@ -98,7 +101,7 @@ class RequestLog:
         self.conn.executemany(
             f"INSERT INTO client_requests VALUES ({', '.join('?' * 13)})", self._requests
         )
-        self.conn.executemany("INSERT INTO received VALUES (?, ?, ?, ?, ?, ?)", self._received)
+        self.conn.executemany(f"INSERT INTO received VALUES ({', '.join('?' * 8)})", self._received)
         self.conn.execute("COMMIT")
         self._requests.clear()
         self._received.clear()

@@ -170,8 +170,6 @@ def run_scenario(
             [(n, tid, v.ok, v.rows_checked, v.broken_seq, v.broken_row_id, v.reason)
              for n, tid, v in verification],
         )  # fmt: skip
-        result.expectations = check(duck, scenario.expectations)
-        result.counts = _counts(duck)
         result.wall_s = time.perf_counter() - started
         duck.execute(
             "CREATE TABLE run_info AS SELECT ? AS name, ? AS seed, ? AS simulated_start,"
@@ -179,6 +177,8 @@ def run_scenario(
             [scenario.name, scenario.seed, scenario.clock.start.replace(tzinfo=None),
              result.simulated_end.replace(tzinfo=None), result.wall_s, result.event_log_sha256],
         )  # fmt: skip
+        result.expectations = check(duck, scenario.expectations)
+        result.counts = _counts(duck)
         export.write_parquet(duck, run_dir)
     finally:
         duck.close()

@@ -44,8 +44,8 @@ RUN_DUE_EVERY: Final = timedelta(seconds=1)
 CLIENT_RETRY_DELAY: Final = timedelta(seconds=1)
 CLIENT_ATTEMPTS_MAX: Final = 5
 BATCH_SIZE: Final = 200
-# Simulations are throwaway: no fsync (durability "off"), a bigger page cache for long runs.
-SCENARIO_CACHE_MB: Final = 128
+# Simulations are throwaway: no fsync, pages written once, a bigger cache for long runs.
+SCENARIO_STORE: Final[dict[str, Any]] = {"durability": "off", "journal": "memory", "cache_mb": 128}
 Action = Callable[[], None]
 
 
@@ -63,9 +63,7 @@ class World:
         self.ids = SeededIds(s.seed)
         self.rng = random.Random(s.seed)
         self._db_path = ":memory:" if memory else str(run_dir / "mockpay.db")
-        self.store = FaultyStore(
-            SqliteStore(self._db_path, durability="off", cache_mb=SCENARIO_CACHE_MB)
-        )
+        self.store = FaultyStore(SqliteStore(self._db_path, **SCENARIO_STORE))
         self.config = EngineConfig(
             authorization_ttl_s=int(s.engine.authorization_ttl.total_seconds()) or 1,
             idempotency_ttl_s=int(s.engine.idempotency_ttl.total_seconds()) or 1,
@@ -99,6 +97,7 @@ class World:
         self._order = itertools.count()
         self.last_poll = self.start - POLL
         self.last_due = self.start
+        self.doomed_dispatch = False
 
     @staticmethod
     def url(receiver: str) -> str:
@@ -117,20 +116,34 @@ class World:
         self.at(self.clock.now() + delay, action)
 
     def advance_to(self, when: datetime) -> None:
-        """Move the clock to ``when``, delivering what falls due on the way (and at ``when``:
-        reaching it may expire authorizations, whose events are due at once)."""
+        """Move the clock to ``when``, stopping wherever something falls due on the way: a
+        webhook (delivered as a worker polling every ``POLL`` would) or an authorization's
+        expiry (swept at that very instant)."""
         for _ in range(10_000_000):
-            due = self.engine.next_delivery_due()
-            if due is not None:
-                poll_at = max(due, self.last_poll + POLL, self.clock.now())
-                if poll_at <= when:
-                    self._tick(poll_at)
-                    self.dispatcher.run_until_idle()
-                    self.last_poll = poll_at
-                    continue
-            if self.clock.now() >= when:
-                return
-            self._tick(when)
+            delivery, expiry = self.engine.due_times()
+            now = self.clock.now()
+            polled = None if delivery is None else max(delivery, self.last_poll + POLL)
+            stops = [t for t in (expiry, polled) if t is not None]
+            stop = max(min(stops), now) if stops else None
+            if stop is None or stop > when:
+                if now >= when:
+                    return
+                self._tick(when)
+                continue
+            self._tick(stop)
+            if expiry is not None and expiry <= stop:
+                self.engine.expire_authorizations()
+            if delivery is not None and delivery <= stop and self.last_poll + POLL <= stop:
+                self._deliver()
+                self.last_poll = stop
+
+    def _deliver(self) -> None:
+        if self.doomed_dispatch:  # a worker sends this batch and dies before recording it
+            self.doomed_dispatch = False
+            doomed = self._dispatcher("crashed-dispatcher")
+            doomed.run_once(record=False)
+            doomed.close()
+        self.dispatcher.run_until_idle()
 
     def _tick(self, when: datetime) -> None:
         self.clock.set(max(when, self.clock.now()))
@@ -143,17 +156,9 @@ class World:
         self.dispatcher.close()
         if self._db_path != ":memory:":
             self.store.inner.close()
-            self.store.inner = SqliteStore(
-                self._db_path, durability="off", cache_mb=SCENARIO_CACHE_MB
-            )
+            self.store.inner = SqliteStore(self._db_path, **SCENARIO_STORE)
         self.engine = Engine(self.store, clock=self.clock, ids=self.ids, config=self.config)
         self.dispatcher = self._dispatcher("scenario-dispatcher-restarted")
-
-    def crash_dispatcher(self) -> None:
-        """A worker sends a batch and dies before recording it; its lease must expire."""
-        doomed = self._dispatcher("crashed-dispatcher")
-        doomed.run_once(record=False)
-        doomed.close()
 
 
 class Client:
@@ -182,6 +187,8 @@ class Client:
             except MockPayError as exc:
                 return exc
 
+        for _ in requests:
+            self._arm_faults()
         with ThreadPoolExecutor(max_workers=min(concurrency, len(requests))) as pool:
             results = list(pool.map(attempt, requests))
         for req, result in zip(requests, results, strict=True):
@@ -219,8 +226,8 @@ class Client:
 
 def apply_fault(world: World, client: Client, fault: FaultSpec) -> None:
     if fault.kind == "crash":
-        world.crash_dispatcher()
-        client.crash_next += 1
+        world.doomed_dispatch = True  # the worker dies with its next batch unrecorded
+        client.crash_next += 1  # the next request dies before COMMIT
         world.restart()
     elif fault.kind == "database_busy":
         client.busy_next += fault.count

@@ -107,8 +107,13 @@ def test_window_stats_count_what_fraud_let_through(seeded: Store) -> None:
         uow.insert_payment(payment(1, seconds=0, customer="a"))
         uow.insert_payment(payment(2, seconds=10, customer="a"))
         uow.insert_payment(payment(3, Status.FLAGGED, seconds=10, customer="a"))
-        uow.insert_payment(payment(4, Status.FAILED, seconds=10, customer="a"))
+        uow.insert_payment(
+            payment(4, Status.FAILED, seconds=10, customer="a", failure_code="fraud_blocked")
+        )
         uow.insert_payment(payment(5, Status.SUCCESS, seconds=20, customer="b", currency="EUR"))
+        uow.insert_payment(  # an issuer decline still counts: card testers get declined
+            payment(6, Status.FAILED, seconds=10, customer="a", failure_code="card_declined")
+        )
         since = START  # strictly after: p001 at START is outside
         stats = uow.window_stats("t1", [
             WindowQuery("all", "count", since, None, None),
@@ -116,7 +121,7 @@ def test_window_stats_count_what_fraud_let_through(seeded: Store) -> None:
             WindowQuery("usd", "sum", since - timedelta(seconds=1), None, "USD"),
             WindowQuery("eur-b", "sum", since, "b", "EUR"),
         ])  # fmt: skip
-    assert stats == {"all": 2, "cust": 2, "usd": 300, "eur-b": 500}
+    assert stats == {"all": 3, "cust": 3, "usd": 900, "eur-b": 500}
 
 
 def test_audit_chain_head_and_order(seeded: Store) -> None:

@@ -92,3 +92,18 @@ def test_rules_scoped_to_one_tenant(engine: Engine, tenant: Tenant) -> None:
     )
     assert create(engine, tenant.id, 6).status is Status.FLAGGED
     assert create(engine, other.id, 6).status is Status.PENDING
+
+
+def test_declined_card_tests_still_count_toward_velocity(engine: Engine, tenant: Tenant) -> None:
+    engine.create_fraud_rule({"name": "v", "rule_type": "velocity", "threshold": 3,
+                              "window_secs": 60, "scope": "customer"})  # fmt: skip
+    for _ in range(3):  # the issuer declines every test card
+        p = create(engine, tenant.id, 1, customer="tester")
+        engine.simulate(tenant.id, p.id, "failed", failure_code="card_declined")
+    assert create(engine, tenant.id, 1, customer="tester").status is Status.FLAGGED
+    blocklist = engine.create_fraud_rule({"name": "bl", "rule_type": "blocklist",
+                                          "values": ["mallory"], "action": "block"})  # fmt: skip
+    for _ in range(5):  # fraud's own refusals are not counted, so they cannot snowball
+        assert create(engine, tenant.id, 1, customer="mallory").status is Status.FAILED
+    engine.delete_fraud_rule(blocklist.id)
+    assert create(engine, tenant.id, 1, customer="mallory").status is Status.PENDING

@@ -218,6 +218,10 @@ class SqliteReader(DeliveryReads):
         )
         return [payment_row(r) for r in rows]
 
+    def next_authorization_expiry(self) -> datetime | None:
+        row = self._one("SELECT min(expires_at) FROM payments WHERE expires_at IS NOT NULL", ())
+        return None if row is None or row[0] is None else _dt(row[0])
+
     def metrics(self, since: datetime, tenant_id: str | None) -> dict[str, Any]:
         return metrics(self._conn, ts(since), tenant_id)
 

@@ -6,6 +6,10 @@ fraud windows, refund totals and audit chains are all decided under that lock. W
 queue for it for at most ``busy_timeout_s``, then ``StorageBusy``. Readers never block
 (WAL snapshots).
 
+``journal="memory"`` (a rollback journal kept in memory) writes each page once instead of
+twice, but readers then wait for writers and a crash can corrupt the file: it is for
+throwaway simulation runs only.
+
 A file database gives each thread its own connection. ``:memory:`` is one database per
 store, shared by every thread through one connection and a lock.
 """
@@ -25,6 +29,7 @@ from mockpay_core.storage.sqlite.reader import SqliteReader
 from mockpay_core.storage.sqlite.writer import SqliteUnitOfWork
 
 Durability = Literal["full", "normal", "off"]
+Journal = Literal["wal", "memory"]
 BUSY_TIMEOUT_S_DEFAULT: Final = 5.0
 _BUSY_NAMES = ("SQLITE_BUSY", "SQLITE_LOCKED")
 _MIGRATION_NAME = re.compile(r"(\d{4})_\w+\.sql")
@@ -75,6 +80,7 @@ class SqliteStore:
         durability: Durability = "normal",
         busy_timeout_s: float = BUSY_TIMEOUT_S_DEFAULT,
         cache_mb: int = 16,
+        journal: Journal = "wal",
     ) -> None:
         if durability not in ("full", "normal", "off"):
             raise ValueError("durability is one of full, normal, off")
@@ -83,6 +89,9 @@ class SqliteStore:
         self._durability = durability
         self._busy_timeout_s = busy_timeout_s
         self._cache_kib = max(1, cache_mb) * 1024
+        if journal not in ("wal", "memory"):
+            raise ValueError("journal is wal or memory")
+        self._journal = journal
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
@@ -99,7 +108,7 @@ class SqliteStore:
             check_same_thread=False,
         )
         if not self._memory:
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA journal_mode={self._journal.upper()}")
         conn.execute(f"PRAGMA synchronous={self._durability.upper()}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA cache_size=-{self._cache_kib}")  # per connection, in KiB

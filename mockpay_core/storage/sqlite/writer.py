@@ -8,17 +8,26 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Final
 
-from mockpay_core.domain.fraud import NOT_COUNTED, FraudDecision, FraudRule, RuleSpec, WindowQuery
+from mockpay_core.domain.fraud import (
+    FRAUD_FAILURE_CODES,
+    NOT_COUNTED_STATUS,
+    FraudDecision,
+    FraudRule,
+    RuleSpec,
+    WindowQuery,
+)
 from mockpay_core.domain.model import AuditEntry, Dispute, Event, Payment, Refund, Tenant
 from mockpay_core.storage.protocol import IdempotencyRecord
 from mockpay_core.storage.sqlite.deliveries import PENDING, DeliveryWrites
 from mockpay_core.storage.sqlite.reader import PAYMENT_COLS, RULE_COLS, SqliteReader, rule_row, ts
 
-# The literal list must match the partial indexes in 0001_init.sql for SQLite to use them.
-_NOT_COUNTED_SQL: Final = ", ".join(f"'{s}'" for s in NOT_COUNTED)
+# Literals, matching the partial indexes of 0003_fraud_windows.sql, for SQLite to use them.
+COUNTED_SQL: Final = (
+    f"status <> '{NOT_COUNTED_STATUS}' AND coalesce(failure_code, '') NOT IN"
+    f" ({', '.join(repr(c) for c in FRAUD_FAILURE_CODES)})"
+)
 _COUNT_SQL: Final = (
-    "SELECT {agg} FROM payments WHERE tenant_id = ? AND created_at > ?"
-    f" AND status NOT IN ({_NOT_COUNTED_SQL})"
+    f"SELECT {{agg}} FROM payments WHERE tenant_id = ? AND created_at > ? AND {COUNTED_SQL}"
 )
 
 _PAYMENT_PLACEHOLDERS: Final = ", ".join("?" * len(PAYMENT_COLS.split(",")))

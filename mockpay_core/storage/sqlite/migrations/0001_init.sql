@@ -45,7 +45,7 @@ CREATE TABLE payments (
            AND refunded_minor + disputed_minor <= captured_minor)
 );
 CREATE INDEX payments_page ON payments (tenant_id, created_at DESC, id DESC);
--- Fraud windows count what fraud let through: statuses outside fraud.NOT_COUNTED.
+-- Fraud windows count what fraud let through (redefined in 0003_fraud_windows.sql).
 CREATE INDEX payments_window ON payments (tenant_id, created_at)
     WHERE status NOT IN ('failed', 'flagged');
 CREATE INDEX payments_customer_window ON payments (tenant_id, customer, created_at)
