@@ -43,6 +43,7 @@ class Record:
     __slots__ = ()
     _datetimes: ClassVar[tuple[str, ...]] = ()
     _enums: ClassVar[dict[str, type[StrEnum]]] = {}
+    _records: ClassVar[dict[str, type[Record]]] = {}  # fields holding records of their own
 
     def to_data(self) -> dict[str, Any]:
         data = {}
@@ -52,6 +53,8 @@ class Record:
                 value = value.isoformat()
             elif isinstance(value, StrEnum):
                 value = value.value
+            elif isinstance(value, Record):
+                value = value.to_data()
             data[name] = value
         return data
 
@@ -64,6 +67,8 @@ class Record:
         for name, enum in cls._enums.items():
             if values.get(name) is not None:
                 values[name] = enum(values[name])
+        for name, record in cls._records.items():
+            values[name] = record.from_data(values[name])
         return cls(**values)
 
 
@@ -197,12 +202,7 @@ class RefundReceipt(Record):
     payment: Payment
     refund: Refund
 
-    def to_data(self) -> dict[str, Any]:
-        return {"payment": self.payment.to_data(), "refund": self.refund.to_data()}
-
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> RefundReceipt:
-        return cls(Payment.from_data(data["payment"]), Refund.from_data(data["refund"]))
+    _records: ClassVar = {"payment": Payment, "refund": Refund}
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,12 +210,7 @@ class DisputeReceipt(Record):
     payment: Payment
     dispute: Dispute
 
-    def to_data(self) -> dict[str, Any]:
-        return {"payment": self.payment.to_data(), "dispute": self.dispute.to_data()}
-
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> DisputeReceipt:
-        return cls(Payment.from_data(data["payment"]), Dispute.from_data(data["dispute"]))
+    _records: ClassVar = {"payment": Payment, "dispute": Dispute}
 
 
 @dataclass(frozen=True, slots=True)
