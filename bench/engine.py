@@ -67,7 +67,8 @@ SQL_RULES = (
 )
 SQL_WINDOW = (
     "SELECT count(*) FROM payments WHERE tenant_id = ? AND created_at > ?"
-    " AND status NOT IN ('failed', 'flagged')"
+    " AND status <> 'flagged'"
+    " AND coalesce(failure_code, '') NOT IN ('fraud_blocked', 'fraud_rejected')"
 )
 SQL_INSERT_PAYMENT = f"INSERT INTO payments VALUES ({', '.join('?' * 20)})"
 SQL_AUDIT_HEAD = "SELECT seq, hash FROM audit_log WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1"

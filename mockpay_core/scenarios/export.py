@@ -15,6 +15,11 @@ import duckdb
 import pyarrow as pa
 
 CHUNK_ROWS: Final = 50_000
+# Bounded memory for million-row runs: DuckDB spills to disk beyond this.
+DUCKDB_CONFIG: Final[dict[str, str | bool | int | float | list[str]]] = {
+    "memory_limit": "512MB",
+    "preserve_insertion_order": False,
+}
 _ARROW = {"INTEGER": pa.int64(), "REAL": pa.float64(), "TEXT": pa.string()}
 _DUCK = {"INTEGER": "BIGINT", "REAL": "DOUBLE", "TEXT": "VARCHAR"}
 ENGINE_TABLES: Final = {

@@ -155,7 +155,7 @@ def run_scenario(
     ).fetchone() or ("",))[0] for name, tid, _ in verification}  # fmt: skip
     result = RunResult(scenario, run_dir, 0.0, world.clock.now(), _event_log_digest(conn), heads)
 
-    duck = duckdb.connect(str(run_dir / "run.duckdb"))
+    duck = duckdb.connect(str(run_dir / "run.duckdb"), config=export.DUCKDB_CONFIG)
     try:
         for table, columns in export.ENGINE_TABLES.items():
             export.copy_table(conn, table, columns, duck)
