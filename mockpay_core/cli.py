@@ -86,7 +86,21 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import pydantic
+
     args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except pydantic.ValidationError as exc:  # a flag out of range: say which, no traceback
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            print(f"mockpay {args.command}: {where}: {error['msg']}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `mockpay states | head`
+        return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from mockpay_core.demo import run_demo
 

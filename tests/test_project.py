@@ -66,3 +66,13 @@ def test_the_domain_does_no_io() -> None:
     )
     for path in (ROOT / "mockpay_core" / "domain").glob("*.py"):
         assert not forbidden.search(path.read_text()), path.name
+
+
+def test_bad_cli_flags_get_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mockpay_core.cli", "worker", "--db", str(tmp_path / "w.db"),
+         "--timeout-s", "-3"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == "mockpay worker: timeout_s: Input should be greater than 0"
