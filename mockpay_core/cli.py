@@ -53,7 +53,30 @@ def _parser() -> argparse.ArgumentParser:
         "--addresses", choices=("local", "public", "off"), default="local",
         help="SSRF policy: local allows loopback (default), public forbids it, off allows all",
     )  # fmt: skip
+    serve = sub.add_parser("serve", help="the REST server (MockPay's API) with uvicorn")
+    serve.add_argument("--db", help="SQLite file (default mockpay.db; env MOCKPAY_DB)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1; env MOCKPAY_HOST)")
+    serve.add_argument("--port", type=int, help="port (default 3000; env MOCKPAY_PORT)")
+    serve.add_argument(
+        "--clock", choices=("system", "simulated"), help="system (default) or simulated"
+    )
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server import create_app
+    from server.settings import Settings
+
+    flags = {k: getattr(args, k) for k in ("db", "host", "port", "clock")}
+    settings = Settings(**{k: v for k, v in flags.items() if v is not None})
+    app = create_app(settings)
+    if settings.admin_token is None:
+        print(f"admin token (set MOCKPAY_ADMIN_TOKEN to choose one): {app.state.admin_token}")
+    print(f"MockPay Lab on http://{settings.host}:{settings.port} ({settings.db})", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -111,6 +134,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return scenario_cli.main(args)
     if args.command == "worker":
         return _worker(args)
+    if args.command == "serve":
+        return _serve(args)
     if args.command == "states":
         from mockpay_core import docs
 

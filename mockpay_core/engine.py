@@ -174,6 +174,14 @@ class Engine:
     def get_payment(self, tenant_id: str, payment_id: str) -> Payment:
         return queries.get_payment(self.ctx, tenant_id, payment_id)
 
+    def payment_tenant(self, payment_id: str) -> str:
+        """The id of the tenant a payment belongs to (for admin routes)."""
+        with self.ctx.store.reader() as r:
+            tenant_id = r.payment_tenant(payment_id)
+        if tenant_id is None:
+            raise NotFound("payment", payment_id)
+        return tenant_id
+
     def list_payments(self, tenant_id: str, **kw: Any) -> Page[Payment]:
         return queries.list_payments(self.ctx, tenant_id, **kw)
 

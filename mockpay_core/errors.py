@@ -60,10 +60,16 @@ class ValidationError(MockPayError):
 
     code = "validation_error"
 
-    def __init__(self, errors: list[tuple[str, str]] | str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        errors: list[tuple[str, str]] | str,
+        field: str | None = None,
+        *,
+        message: str | None = None,
+    ) -> None:
         if isinstance(errors, str):
             errors = [(field or "request", errors)]
-        message = ", ".join(f"{f}: {m}" for f, m in errors)
+        message = message or ", ".join(f"{f}: {m}" for f, m in errors)
         super().__init__(
             message, details={"errors": [{"field": f, "message": m} for f, m in errors]}
         )

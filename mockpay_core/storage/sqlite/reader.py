@@ -134,6 +134,10 @@ class SqliteReader(DeliveryReads):
         )
         return None if row is None else payment_row(row)
 
+    def payment_tenant(self, payment_id: str) -> str | None:
+        row = self._one("SELECT tenant_id FROM payments WHERE id = ?", (payment_id,))
+        return None if row is None else str(row[0])
+
     def list_payments(self, tenant_id: str, where: PaymentFilter, limit: int) -> list[Payment]:
         sql = f"SELECT {PAYMENT_COLS} FROM payments WHERE tenant_id = ?"
         params: list[Any] = [tenant_id]

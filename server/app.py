@@ -1,0 +1,94 @@
+"""The FastAPI application: ``create_app`` wires settings, the engine and the routers.
+
+Routes are plain ``def`` functions: the engine is synchronous (sqlite3), so FastAPI runs
+each request on its thread pool and the engine's own locking keeps them correct.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from mockpay_core import Engine, SimulatedClock, SystemClock
+from mockpay_core.storage.sqlite import SqliteStore
+from server import errors
+from server.routers import admin, auth, payments
+from server.settings import Settings
+
+log = logging.getLogger("mockpay.server")
+
+
+def _engine(settings: Settings) -> Engine:
+    clock = SimulatedClock() if settings.clock == "simulated" else SystemClock()
+    return Engine(SqliteStore(settings.db), clock=clock)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The app over ``engine`` (or one opened from ``settings.db``)."""
+    settings = settings or Settings()
+    engine = engine or _engine(settings)
+    dispatcher = engine.dispatcher()
+    lock = threading.Lock()
+
+    def deliver_now() -> int:
+        with lock:
+            return dispatcher.run_until_idle()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.deliver_webhooks and settings.clock == "system":
+            worker = threading.Thread(target=dispatcher.serve, name="webhooks", daemon=True)
+            worker.start()
+        yield
+        dispatcher.stop()
+        if worker is not None:
+            worker.join(timeout=10)
+
+    app = FastAPI(
+        title="MockPay Lab",
+        version="0.1.0",
+        description="A payment-gateway simulator: MockPay's API, fixed and extended.",
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.admin_token = settings.admin_token or secrets.token_urlsafe(24)
+    app.state.deliver_now = deliver_now
+    errors.install(app)
+    for router in (auth.router, payments.router, admin.router):
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def request_id_and_size(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request.headers.get("request-id") or str(uuid.uuid4())
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.body_bytes_max):
+            response: Response = JSONResponse(
+                errors.body(f"Request body over {settings.body_bytes_max} bytes", "body_too_large"),
+                413,
+            )
+        else:
+            response = await call_next(request)
+        response.headers["Request-Id"] = request_id
+        return response
+
+    @app.get("/health", tags=["meta"], summary="Liveness")
+    def health() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    @app.get("/", tags=["meta"], summary="What this is")
+    def root() -> dict[str, Any]:
+        return {"name": "MockPay Lab", "docs": "/docs", "openapi": "/openapi.json"}
+
+    return app

@@ -1,0 +1,62 @@
+"""Request dependencies: the engine, the authenticated tenant, the admin check."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from mockpay_core import Engine, Tenant
+from mockpay_core.errors import AuthenticationError
+from server.errors import Forbidden
+
+BEARER = "bearer "
+
+
+def engine(request: Request) -> Engine:
+    found: Engine = request.app.state.engine
+    return found
+
+
+def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
+    if not authorization:
+        return None
+    if not authorization.lower().startswith(BEARER):
+        return ""
+    return authorization[len(BEARER) :].strip()
+
+
+def tenant(
+    request: Request,
+    key: Annotated[str | None, Depends(bearer)],
+    eng: Annotated[Engine, Depends(engine)],
+) -> Tenant:
+    if key is None:
+        raise AuthenticationError("API key missing")
+    found = eng.authenticate(key)
+    request.state.tenant_id = found.id
+    request.state.api_key = key
+    return found
+
+
+def admin(
+    request: Request,
+    key: Annotated[str | None, Depends(bearer)],
+    eng: Annotated[Engine, Depends(engine)],
+) -> None:
+    token: str = request.app.state.admin_token
+    if key and hmac.compare_digest(key.encode(), token.encode()):
+        return
+    if key is None:
+        raise AuthenticationError("Admin token missing")
+    try:
+        eng.authenticate(key)
+    except AuthenticationError:
+        raise AuthenticationError("Invalid admin token") from None
+    raise Forbidden("Admin routes need the admin token, not a tenant's API key")
+
+
+Engine_ = Annotated[Engine, Depends(engine)]
+Tenant_ = Annotated[Tenant, Depends(tenant)]
+Admin_ = Annotated[None, Depends(admin)]

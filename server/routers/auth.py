@@ -1,0 +1,57 @@
+"""/api/auth: registration and the caller's own credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
+
+from mockpay_core.errors import ValidationError
+from server import wire
+from server.deps import Engine_, Tenant_
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+INSTRUCTIONS = {
+    "api_key_usage": "Send it as 'Authorization: Bearer <api_key>'. It is shown only now:"
+    " MockPay Lab stores only its hash.",
+    "webhook_secret_usage": "Verify each webhook's 'webhook-signature' (Standard Webhooks) or"
+    " 'X-MockPay-Signature' (sha256 HMAC of the body) with this secret.",
+}
+
+
+class Register(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: Any = None
+    email: Any = None
+
+
+@router.post("/register", status_code=201, summary="Register a tenant: api key and webhook secret")
+def register(body: Register, e: Engine_) -> dict[str, Any]:
+    if not body.name or not body.email:
+        missing = [(f, "is required") for f in ("name", "email") if not getattr(body, f)]
+        raise ValidationError(missing, message="Name and email are required")
+    new = e.register_tenant(body.name, body.email)
+    t = new.tenant
+    return {
+        "message": "Tenant registered successfully",
+        **wire.tenant(t),
+        "api_key": new.api_key,
+        "webhook_secret": t.webhook_secret,
+        "instructions": INSTRUCTIONS,
+    }
+
+
+@router.get("/me", summary="The calling tenant's credentials")
+def me(request: Request, t: Tenant_) -> dict[str, Any]:
+    return {**wire.tenant(t), "api_key": request.state.api_key, "webhook_secret": t.webhook_secret}
+
+
+@router.post("/rotate-secret", summary="A new webhook secret; the old one signs for 24 h more")
+def rotate(t: Tenant_, e: Engine_) -> dict[str, Any]:
+    rotated = e.rotate_webhook_secret(t.id)
+    return {
+        "webhook_secret": rotated.webhook_secret,
+        "previous_webhook_secret": rotated.previous_webhook_secret,
+        "rotated_at": wire.ts(rotated.secret_rotated_at),
+    }

@@ -1,0 +1,217 @@
+"""/api/payments: the original's routes (create, list, simulate, refund, audit) and ours."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from mockpay_core import Outcome
+from mockpay_core.domain.money import CURRENCY_EXPONENTS
+from server import wire
+from server.deps import Engine_, Tenant_
+from server.errors import IdempotencyKeyMissing
+
+router = APIRouter(prefix="/api/payments", tags=["payments"])
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def _field(kind: str, **schema: Any) -> Any:
+    """A body field the engine validates (so every bad field is named at once, in the
+    engine's words, after the Idempotency-Key check); the schema still documents it."""
+    return Field(None, json_schema_extra={"type": kind, **schema})
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class CreatePayment(Body):
+    model_config = ConfigDict(
+        extra="ignore", json_schema_extra={"required": ["amount", "currency", "webhook_url"]}
+    )
+    amount: Any = _field("number", exclusiveMinimum=0, maximum=10_000_000)
+    currency: Any = _field("string", enum=list(CURRENCY_EXPONENTS))
+    webhook_url: Any = _field("string", format="uri")
+    capture_method: Any = _field("string", enum=["automatic", "manual"], default="automatic")
+    customer: Any = _field("string")
+    description: Any = _field("string")
+    metadata: Any = _field("object", additionalProperties={"type": "string"})
+
+
+class Simulate(Body):
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["status"]})
+    status: Any = _field("string", enum=["success", "failed"])
+    failure_code: Any = _field("string")
+
+
+class RefundBody(Body):
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["refund_amount"]})
+    refund_amount: Any = _field("number", exclusiveMinimum=0)
+    reason: Any = _field("string", maxLength=255)
+
+
+class CaptureBody(Body):
+    amount: Any = _field("number", exclusiveMinimum=0)
+
+
+class CancelBody(Body):
+    reason: Any = _field("string", maxLength=255)
+
+
+class DisputeBody(Body):
+    amount: Any = _field("number", exclusiveMinimum=0)
+    reason: Any = _field("string", maxLength=255)
+
+
+class ResolveBody(Body):
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["outcome"]})
+    outcome: Any = _field("string", enum=["won", "lost"])
+
+
+def respond(status: int, content: dict[str, Any], outcome: Outcome[Any]) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return JSONResponse(content, status, headers=headers)
+
+
+def _disputed(out: Outcome[Any]) -> JSONResponse:
+    p, d = out.value.payment, out.value.dispute
+    content = {"payment_id": p.id, "status": p.status.value, "dispute": wire.dispute(d)}
+    return respond(200, {**content, "payment": wire.payment(p)}, out)
+
+
+def _short(out: Outcome[Any]) -> JSONResponse:
+    p = out.value
+    return respond(
+        200, {"payment_id": p.id, "status": p.status.value, "payment": wire.payment(p)}, out
+    )
+
+
+@router.post("", status_code=201, summary="Create a payment (fraud rules decide its first state)")
+def create(body: CreatePayment, t: Tenant_, e: Engine_, key: IdempotencyKey = None) -> JSONResponse:
+    if key is None:
+        raise IdempotencyKeyMissing("Idempotency-Key required")
+    fields = body.model_dump()
+    fields["capture_method"] = fields["capture_method"] or "automatic"
+    out = e.create_payment(t.id, idempotency_key=key, **fields)
+    p = out.value
+    return respond(
+        201, {"payment_id": p.id, "status": p.status.value, "payment": wire.payment(p)}, out
+    )
+
+
+@router.get("", summary="List payments, newest first, with an opaque cursor")
+def list_payments(
+    t: Tenant_,
+    e: Engine_,
+    limit: Annotated[int, Query()] = 10,
+    status: str | None = None,
+    currency: str | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    page = e.list_payments(t.id, limit=limit, status=status, currency=currency, cursor=cursor)
+    data = [wire.payment(p) for p in page.data]
+    return {
+        "data": data,
+        "total": len(data),
+        "has_more": page.has_more,
+        "next_cursor": page.next_cursor,
+    }
+
+
+@router.get("/{payment_id}", summary="One payment")
+def get(payment_id: str, t: Tenant_, e: Engine_) -> dict[str, Any]:
+    return wire.payment(e.get_payment(t.id, payment_id))
+
+
+@router.post("/{payment_id}/simulate", summary="Play the card network: success or failed")
+def simulate(
+    payment_id: str, body: Simulate, t: Tenant_, e: Engine_, key: IdempotencyKey = None
+) -> JSONResponse:
+    return _short(
+        e.simulate(
+            t.id, payment_id, body.status, failure_code=body.failure_code, idempotency_key=key
+        )
+    )
+
+
+@router.post("/{payment_id}/refund", summary="Refund all or part of what was captured")
+def refund(
+    payment_id: str, body: RefundBody, t: Tenant_, e: Engine_, key: IdempotencyKey = None
+) -> JSONResponse:
+    out = e.refund(t.id, payment_id, body.refund_amount, reason=body.reason, idempotency_key=key)
+    p, r = out.value.payment, out.value.refund
+    return respond(200, {
+        "payment_id": p.id, "status": p.status.value,
+        "original_amount": wire.money(p.amount_minor, p.currency),
+        "refund_amount": wire.money(r.amount_minor, r.currency),
+        "refunded_at": wire.ts(r.created_at), "refund_reason": r.reason,
+        "refund": wire.refund(r), "payment": wire.payment(p),
+    }, out)  # fmt: skip
+
+
+@router.post("/{payment_id}/capture", summary="Capture an authorization, all or part")
+def capture(
+    payment_id: str, t: Tenant_, e: Engine_, body: CaptureBody | None = None,
+    key: IdempotencyKey = None,
+) -> JSONResponse:  # fmt: skip
+    return _short(
+        e.capture(t.id, payment_id, amount=(body or CaptureBody()).amount, idempotency_key=key)
+    )
+
+
+@router.post("/{payment_id}/cancel", summary="Void a pending payment or an authorization")
+def cancel(
+    payment_id: str, t: Tenant_, e: Engine_, body: CancelBody | None = None,
+    key: IdempotencyKey = None,
+) -> JSONResponse:  # fmt: skip
+    return _short(
+        e.cancel(t.id, payment_id, reason=(body or CancelBody()).reason, idempotency_key=key)
+    )
+
+
+@router.post("/{payment_id}/dispute", summary="The cardholder disputes a captured payment")
+def dispute(
+    payment_id: str, t: Tenant_, e: Engine_, body: DisputeBody | None = None,
+    key: IdempotencyKey = None,
+) -> JSONResponse:  # fmt: skip
+    b = body or DisputeBody()
+    out = e.open_dispute(t.id, payment_id, amount=b.amount, reason=b.reason, idempotency_key=key)
+    return _disputed(out)
+
+
+@router.post("/{payment_id}/dispute/resolve", summary="The network's verdict: won or lost")
+def resolve(
+    payment_id: str, body: ResolveBody, t: Tenant_, e: Engine_, key: IdempotencyKey = None
+) -> JSONResponse:
+    out = e.resolve_dispute(t.id, payment_id, body.outcome, idempotency_key=key)
+    return _disputed(out)
+
+
+@router.get("/{payment_id}/audit", summary="The payment's audit trail, oldest first")
+def audit(payment_id: str, t: Tenant_, e: Engine_) -> dict[str, Any]:
+    history = [wire.audit(x) for x in e.audit_history(t.id, payment_id)]
+    return {"payment_id": payment_id, "total_events": len(history), "history": history}
+
+
+@router.get("/{payment_id}/refunds", summary="The payment's refunds")
+def refunds(payment_id: str, t: Tenant_, e: Engine_) -> dict[str, Any]:
+    data = [wire.refund(r) for r in e.refunds(t.id, payment_id)]
+    return {"payment_id": payment_id, "total": len(data), "data": data}
+
+
+@router.get("/{payment_id}/events", summary="The payment's webhook events and their delivery")
+def events(payment_id: str, t: Tenant_, e: Engine_) -> dict[str, Any]:
+    e.get_payment(t.id, payment_id)
+    deliveries = {d.event_id: d for d in e.deliveries(t.id, payment_id)}
+    data = []
+    for ev in e.events(t.id, payment_id):
+        d = deliveries.get(ev.id)
+        data.append({
+            "id": ev.id, "type": ev.type, "payload": ev.payload,
+            "created_at": wire.ts(ev.created_at),
+            "delivery_status": d.status.value if d else None, "attempts": d.attempts if d else 0,
+        })  # fmt: skip
+    return {"payment_id": payment_id, "total": len(data), "data": data}

@@ -1,0 +1,23 @@
+"""Server configuration: flags of ``mockpay serve``, or ``MOCKPAY_*`` environment variables."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MOCKPAY_", extra="ignore")
+
+    db: str = "mockpay.db"
+    """SQLite file (``:memory:`` for a throwaway server)."""
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 3000
+    clock: Literal["system", "simulated"] = "system"
+    admin_token: Annotated[str, Field(min_length=16)] | None = None
+    """Bearer token for /api/admin routes; generated and printed at start-up when unset."""
+    body_bytes_max: Annotated[int, Field(ge=1024, le=64 * 1_048_576)] = 1_048_576
+    deliver_webhooks: bool = True
+    """Run webhook delivery inside the server process (``mockpay worker`` does it otherwise)."""

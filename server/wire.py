@@ -1,0 +1,100 @@
+"""What goes over the wire: the original's field names and shapes, plus ours.
+
+Amounts are strings with two decimals (``"5000.00"``), as the original's NUMERIC columns
+arrived; times are ISO 8601 UTC with milliseconds and ``Z``, as its JavaScript dates were.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from mockpay_core import AuditEntry, Payment, Refund, Tenant
+from mockpay_core.domain.model import Dispute
+from mockpay_core.domain.money import format_major
+
+PLACES = 2
+
+
+def ts(when: datetime | None) -> str | None:
+    if when is None:
+        return None
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def money(minor: int | None, currency: str) -> str | None:
+    return None if minor is None else format_major(minor, currency, PLACES)
+
+
+def payment(p: Payment) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "amount": money(p.amount_minor, p.currency),
+        "currency": p.currency,
+        "status": p.status.value,
+        "webhook_url": p.webhook_url,
+        "idempotency_key": p.idempotency_key,
+        "refund_amount": money(p.refunded_minor, p.currency) if p.refunded_minor else None,
+        "refunded_at": ts(p.refunded_at),
+        "refund_reason": p.refund_reason,
+        "created_at": ts(p.created_at),
+        "updated_at": ts(p.updated_at),
+        "capture_method": p.capture_method.value,
+        "captured_amount": money(p.captured_minor, p.currency),
+        "disputed_amount": money(p.disputed_minor, p.currency),
+        "amount_minor": p.amount_minor,
+        "customer": p.customer,
+        "description": p.description,
+        "metadata": p.metadata,
+        "failure_code": p.failure_code,
+        "expires_at": ts(p.expires_at),
+    }
+
+
+def refund(r: Refund) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "payment_id": r.payment_id,
+        "amount": money(r.amount_minor, r.currency),
+        "currency": r.currency,
+        "reason": r.reason,
+        "created_at": ts(r.created_at),
+    }
+
+
+def dispute(d: Dispute) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "payment_id": d.payment_id,
+        "amount": money(d.amount_minor, d.currency),
+        "currency": d.currency,
+        "reason": d.reason,
+        "status": d.status.value,
+        "created_at": ts(d.created_at),
+        "resolved_at": ts(d.resolved_at),
+    }
+
+
+def audit(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "old_status": e.old_status,
+        "new_status": e.new_status,
+        "action": e.action,
+        "triggered_by": e.triggered_by,
+        "metadata": e.metadata,
+        "created_at": ts(e.created_at),
+        "seq": e.seq,
+        "hash": e.hash,
+    }
+
+
+def tenant(t: Tenant) -> dict[str, Any]:
+    """A tenant as admins see it: never its key or its webhook secret."""
+    return {
+        "tenant_id": t.id,
+        "name": t.name,
+        "email": t.email,
+        "rate_limit_tier": t.rate_limit_tier,
+        "created_at": ts(t.created_at),
+    }

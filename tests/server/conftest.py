@@ -1,0 +1,72 @@
+"""A real uvicorn on 127.0.0.1 serving the app, for HTTP tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from server import create_app
+from server.settings import Settings
+
+ADMIN = "admin-token-for-tests-0123456789"
+HOOK = "http://127.0.0.1:9/hooks"
+
+
+@dataclass
+class Live:
+    url: str
+    http: httpx.Client
+    admin: dict[str, str]
+
+    def tenant(self, name: str = "Acme") -> tuple[dict[str, str], dict[str, object]]:
+        r = self.http.post(
+            "/api/auth/register", json={"name": name, "email": f"{name.replace(' ', '.')}@x.test"}
+        )
+        assert r.status_code == 201, r.text
+        return {"Authorization": f"Bearer {r.json()['api_key']}"}, r.json()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(settings: Settings) -> Iterator[Live]:
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    url = f"http://127.0.0.1:{settings.port}"
+    with httpx.Client(base_url=url, timeout=10) as http:
+        yield Live(url, http, {"Authorization": f"Bearer {ADMIN}"})
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    settings = Settings(db=str(tmp_path / "server.db"), port=_free_port(), admin_token=ADMIN)
+    yield from serve(settings)
+
+
+@pytest.fixture
+def live_simulated(tmp_path: Path) -> Iterator[Live]:
+    settings = Settings(
+        db=str(tmp_path / "sim.db"), port=_free_port(), admin_token=ADMIN, clock="simulated"
+    )
+    yield from serve(settings)

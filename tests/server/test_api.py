@@ -1,0 +1,229 @@
+"""The REST API over real HTTP: the original's flow, its error bodies, and ours."""
+
+from __future__ import annotations
+
+import json
+
+import standardwebhooks
+
+from tests.delivery.receiver import running_receiver
+from tests.server.conftest import HOOK, Live
+
+
+def create(live: Live, auth: dict[str, str], key: str, **body: object) -> dict[str, object]:
+    body = {"amount": 5000, "currency": "INR", "webhook_url": HOOK, **body}
+    r = live.http.post("/api/payments", headers={**auth, "Idempotency-Key": key}, json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_the_original_readme_flow(live: Live) -> None:
+    auth, tenant = live.tenant("Test Dev")
+    assert tenant["message"] == "Tenant registered successfully"
+    assert len(str(tenant["api_key"])) == 64 and str(tenant["webhook_secret"]).startswith("whsec_")
+    created = create(live, auth, "pay-001")
+    assert created["status"] == "pending"
+    pid = created["payment_id"]
+    r = live.http.post(f"/api/payments/{pid}/simulate", headers=auth, json={"status": "success"})
+    assert (r.status_code, r.json()["payment_id"], r.json()["status"]) == (200, pid, "success")
+    r = live.http.get(f"/api/payments/{pid}/audit", headers=auth)
+    history = r.json()["history"]
+    assert r.json()["total_events"] == 2
+    assert [(h["old_status"], h["new_status"], h["triggered_by"]) for h in history] == [
+        (None, "pending", "create_api"), ("pending", "success", "simulate_api")
+    ]  # fmt: skip
+    r = live.http.get("/api/admin/metrics", headers=live.admin)
+    assert r.status_code == 200 and r.json()["payments"]["total"] == 1
+    assert r.json()["payments"]["by_status"]["success"] == 1
+    me = live.http.get("/api/auth/me", headers=auth).json()
+    assert me["api_key"] == tenant["api_key"] and me["tenant_id"] == tenant["tenant_id"]
+
+
+def test_refunds_and_listing_in_the_originals_shapes(live: Live) -> None:
+    auth, _ = live.tenant()
+    pid = create(live, auth, "p1", amount=49.99, currency="USD")["payment_id"]
+    live.http.post(f"/api/payments/{pid}/simulate", headers=auth, json={"status": "success"})
+    r = live.http.post(
+        f"/api/payments/{pid}/refund", headers=auth, json={"refund_amount": 9.99, "reason": "r"}
+    )
+    body = r.json()
+    assert (r.status_code, body["status"], body["original_amount"], body["refund_amount"]) == (
+        200, "partially_refunded", "49.99", "9.99"
+    )  # fmt: skip
+    assert body["refund_reason"] == "r" and body["refunded_at"].endswith("Z")
+    page = live.http.get("/api/payments", headers=auth, params={"limit": 1}).json()
+    assert (page["total"], page["has_more"], page["next_cursor"]) == (1, False, None)
+    row = page["data"][0]
+    for field in ("id", "amount", "currency", "status", "webhook_url", "idempotency_key",
+                  "refund_amount", "refunded_at", "created_at"):  # fmt: skip
+        assert field in row
+    assert (row["amount"], row["refund_amount"], row["idempotency_key"]) == ("49.99", "9.99", "p1")
+
+
+def test_idempotency_headers(live: Live) -> None:
+    auth, _ = live.tenant()
+    headers = {**auth, "Idempotency-Key": "k"}
+    first = live.http.post(
+        "/api/payments",
+        headers=headers,
+        json={"amount": 10, "currency": "USD", "webhook_url": HOOK},
+    )
+    again = live.http.post(
+        "/api/payments",
+        headers=headers,
+        json={"amount": 10.0, "currency": "usd", "webhook_url": HOOK},
+    )
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    other = live.http.post("/api/payments", headers={**auth, "Idempotency-Key": "k"},
+                           json={"amount": 11, "currency": "USD", "webhook_url": HOOK})  # fmt: skip
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    missing = live.http.post("/api/payments", headers=auth, json={})
+    assert (missing.status_code, missing.json()["error"]) == (400, "Idempotency-Key required")
+    assert (
+        first.headers["request-id"] and first.headers["request-id"] != again.headers["request-id"]
+    )
+
+
+def test_bad_input_gets_a_clear_4xx_never_a_500(live: Live) -> None:
+    auth, _ = live.tenant()
+    key = {**auth, "Idempotency-Key": "x" * 10}
+    cases = [
+        (live.http.get("/api/payments"), 401, "API key missing"),
+        (
+            live.http.get("/api/payments", headers={"Authorization": "Bearer nope"}),
+            401,
+            "Invalid API key",
+        ),
+        (
+            live.http.post("/api/payments", headers=key, content=b"{bad"),
+            400,
+            "must be a JSON object",
+        ),
+        (
+            live.http.post(
+                "/api/payments",
+                headers={**key, "content-type": "application/json"},
+                content=b"{bad",
+            ),
+            400,
+            "must be a JSON object",
+        ),
+        (
+            live.http.post(
+                "/api/payments",
+                headers=key,
+                json={"amount": "5000", "currency": "XYZ", "webhook_url": HOOK},
+            ),
+            400,
+            "currency: must be one of",
+        ),
+        (
+            live.http.post(
+                "/api/payments",
+                headers=key,
+                json={"amount": 0.001, "currency": "USD", "webhook_url": HOOK},
+            ),
+            400,
+            "amount: USD allows at most 2 decimal places",
+        ),
+        (
+            live.http.post(
+                "/api/payments",
+                headers={**auth, "Idempotency-Key": "x" * 256},
+                json={"amount": 1, "currency": "USD", "webhook_url": HOOK},
+            ),
+            400,
+            "idempotency_key: must be at most 255",
+        ),
+        (
+            live.http.post("/api/payments", headers=key, content=b"x" * 1_100_000),
+            413,
+            "Request body over",
+        ),
+        (live.http.get("/api/payments", headers=auth, params={"limit": -5}), 400, "limit"),
+        (live.http.get("/api/payments", headers=auth, params={"limit": "ten"}), 400, "limit"),
+        (
+            live.http.get("/api/payments", headers=auth, params={"cursor": "garbage"}),
+            400,
+            "Invalid cursor",
+        ),
+        (live.http.get("/api/payments/not-a-uuid", headers=auth), 404, "Payment not found"),
+        (live.http.get("/api/nothing", headers=auth), 404, "Route GET /api/nothing not found"),
+        (
+            live.http.post("/api/auth/register", json={"name": "x"}),
+            400,
+            "Name and email are required",
+        ),
+    ]
+    for response, status, says in cases:
+        assert response.status_code == status, (says, response.text)
+        assert says in response.json()["error"], response.json()
+        assert "code" in response.json()
+
+
+def test_another_tenants_payment_is_not_found_on_every_route(live: Live) -> None:
+    owner, _ = live.tenant("Owner")
+    other, _ = live.tenant("Other")
+    pid = create(live, owner, "p")["payment_id"]
+    live.http.post(f"/api/payments/{pid}/simulate", headers=owner, json={"status": "success"})
+    calls = [
+        ("GET", ""), ("GET", "/audit"), ("GET", "/refunds"), ("GET", "/events"),
+        ("POST", "/simulate", {"status": "failed"}), ("POST", "/refund", {"refund_amount": 1}),
+        ("POST", "/capture", {}), ("POST", "/cancel", {}), ("POST", "/dispute", {}),
+        ("POST", "/dispute/resolve", {"outcome": "won"}),
+    ]  # fmt: skip
+    for method, path, *body in calls:
+        r = live.http.request(method, f"/api/payments/{pid}{path}", headers=other,
+                              json=body[0] if body else None)  # fmt: skip
+        assert (r.status_code, r.json()["error"]) == (404, "Payment not found"), (method, path)
+    assert live.http.get(f"/api/payments/{pid}", headers=owner).json()["status"] == "success"
+
+
+def test_admin_routes_need_the_admin_token(live: Live) -> None:
+    auth, tenant = live.tenant()
+    for headers, status in (({}, 401), (auth, 403), ({"Authorization": "Bearer wrong"}, 401)):
+        r = live.http.get("/api/admin/users", headers=headers)
+        assert r.status_code == status
+    users = live.http.get("/api/admin/users", headers=live.admin).json()
+    assert users["total"] == 1
+    text = json.dumps(users)
+    assert str(tenant["api_key"]) not in text and str(tenant["webhook_secret"]) not in text
+    rules = live.http.get("/api/admin/fraud-rules", headers=live.admin).json()["rules"]
+    toggled = live.http.patch(f"/api/admin/fraud-rules/{rules[0]['id']}", headers=live.admin)
+    assert toggled.json()["message"] == "Rule disabled"
+    assert live.http.patch("/api/admin/fraud-rules/nope", headers=live.admin).status_code == 404
+
+
+def test_webhooks_are_delivered_by_the_server_and_verify(live: Live) -> None:
+    auth, tenant = live.tenant()
+    with running_receiver() as receiver:
+        pid = create(live, auth, "w", webhook_url=receiver.url)["payment_id"]
+        live.http.post(f"/api/payments/{pid}/simulate", headers=auth, json={"status": "success"})
+        for _ in range(200):
+            if receiver.requests:
+                break
+            __import__("time").sleep(0.05)
+        ((headers, body),) = receiver.requests
+    payload = standardwebhooks.Webhook(str(tenant["webhook_secret"])).verify(body, headers)
+    assert (payload["payment_id"], payload["status"], payload["event"]) == (
+        pid,
+        "success",
+        "payment.success",
+    )
+
+
+def test_clock_control_on_a_simulated_server(live_simulated: Live, live: Live) -> None:
+    auth, _ = live_simulated.tenant()
+    pid = create(live_simulated, auth, "m", capture_method="manual")["payment_id"]
+    live_simulated.http.post(
+        f"/api/payments/{pid}/simulate", headers=auth, json={"status": "success"}
+    )
+    r = live_simulated.http.post("/api/admin/clock/advance", headers=live_simulated.admin,
+                                 json={"seconds": 8 * 86400})  # fmt: skip
+    assert r.status_code == 200 and r.json()["authorizations_expired"] == 1
+    assert (
+        live_simulated.http.get(f"/api/payments/{pid}", headers=auth).json()["status"] == "canceled"
+    )
+    r = live.http.post("/api/admin/clock/advance", headers=live.admin, json={"seconds": 1})
+    assert (r.status_code, r.json()["code"]) == (409, "clock_not_simulated")
