@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             worker.join(timeout=10)
 
     app = FastAPI(
+        responses=errors.RESPONSES,
         title="MockPay Lab",
         version="0.1.0",
         description="A payment-gateway simulator: MockPay's API, fixed and extended.",

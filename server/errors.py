@@ -7,12 +7,15 @@ unexpected exception is a 500 with the original's message, and is logged.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mockpay_core import errors
@@ -51,6 +54,30 @@ class ClockNotSimulated(errors.MockPayError):
 STATUS.update({Forbidden: 403, IdempotencyKeyMissing: 400, ClockNotSimulated: 409})
 
 
+class ErrorBody(BaseModel):
+    """Every error: ``error`` (a message; the original's field) and ``code`` (stable)."""
+
+    error: str
+    code: str
+    details: dict[str, Any] | None = None
+
+
+_WHEN = {
+    400: "Bad input: every bad field is named",
+    401: "API key (or admin token) missing or unknown",
+    403: "A tenant's key on an admin route",
+    404: "Unknown id (another tenant's is unknown too), or unknown route",
+    409: "Conflict: the same idempotency key still running, or a clash of state",
+    413: "Request body too large",
+    422: "Idempotency-Key reused with a different request",
+    503: "The database is busy: retry after Retry-After",
+    500: "Unexpected failure (never for bad input)",
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text} for status, text in _WHEN.items()
+}
+
+
 def status_of(exc: errors.MockPayError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
@@ -78,6 +105,22 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+@functools.cache
+def _path_methods(app: FastAPI) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$")
+        found.append((pattern, tuple(sorted(m.upper() for m in operations))))
+    return tuple(found)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the documented routes take on ``path`` (Starlette names only one)."""
+    return sorted(
+        {m for pattern, methods in _path_methods(app) if pattern.match(path) for m in methods}
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.MockPayError)
     async def engine_error(_: Request, exc: errors.MockPayError) -> JSONResponse:
@@ -88,7 +131,10 @@ def install(app: FastAPI) -> None:
         problems = []
         for e in exc.errors():
             loc = tuple(e["loc"])
-            if e["type"] == "json_invalid" or (loc == ("body",) and e["type"].endswith("_type")):
+            whole_body = loc == ("body",) and (
+                e["type"].endswith("_type") or e["type"] == "missing"
+            )
+            if e["type"] == "json_invalid" or whole_body:
                 message = "Request body must be a JSON object (Content-Type: application/json)"
                 return JSONResponse(body(message, "invalid_json"), 400)
             problems.append((_field(loc), str(e["msg"])))
@@ -99,10 +145,13 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             message = f"Route {request.method} {request.url.path} not found"
             return JSONResponse(body(message, "route_not_found"), 404)
-        if exc.status_code == 405:
+        if exc.status_code == 405:  # the path exists: the Allow header says which methods
             message = f"Route {request.method} {request.url.path} not found"
-            return JSONResponse(body(message, "method_not_allowed"), 405)
-        return JSONResponse(body(str(exc.detail), "http_error"), exc.status_code)
+            allow = {"Allow": ", ".join(allowed_methods(app, request.url.path))}
+            return JSONResponse(body(message, "method_not_allowed"), 405, headers=allow)
+        return JSONResponse(
+            body(str(exc.detail), "http_error"), exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

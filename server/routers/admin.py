@@ -12,9 +12,9 @@ from mockpay_core import SimulatedClock
 from mockpay_core.domain.fraud import FraudRule
 from server import wire
 from server.deps import Admin_, Engine_
-from server.errors import ClockNotSimulated
+from server.errors import RESPONSES, ClockNotSimulated
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], responses=RESPONSES)
 DLQ_LIMIT = 50
 ADVANCE_S_MAX = 366 * 86400
 
@@ -58,7 +58,7 @@ def replay(event_id: str, _: Admin_, e: Engine_) -> dict[str, Any]:
 
 class Recover(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    since: datetime
+    since: Annotated[datetime, Field(strict=True)]  # an RFC 3339 string with its zone
 
 
 @router.post("/dlq/recover", summary="Queue again every event dead since a time")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from mockpay_core.errors import ValidationError
 from server import wire
 from server.deps import Engine_, Tenant_
+from server.errors import RESPONSES
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=RESPONSES)
 INSTRUCTIONS = {
     "api_key_usage": "Send it as 'Authorization: Bearer <api_key>'. It is shown only now:"
     " MockPay Lab stores only its hash.",
@@ -21,9 +22,11 @@ INSTRUCTIONS = {
 
 
 class Register(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    name: Any = None
-    email: Any = None
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["name", "email"]})
+    name: Any = Field(None, json_schema_extra={"type": "string", "minLength": 1, "maxLength": 255})
+    email: Any = Field(
+        None, json_schema_extra={"type": "string", "format": "email", "maxLength": 254}
+    )
 
 
 @router.post("/register", status_code=201, summary="Register a tenant: api key and webhook secret")

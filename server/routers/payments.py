@@ -12,9 +12,9 @@ from mockpay_core import Outcome
 from mockpay_core.domain.money import CURRENCY_EXPONENTS
 from server import wire
 from server.deps import Engine_, Tenant_
-from server.errors import IdempotencyKeyMissing
+from server.errors import RESPONSES, IdempotencyKeyMissing
 
-router = APIRouter(prefix="/api/payments", tags=["payments"])
+router = APIRouter(prefix="/api/payments", tags=["payments"], responses=RESPONSES)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
