@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from mockpay_core import Engine, SimulatedClock, SystemClock
 from mockpay_core.storage.sqlite import SqliteStore
 from server import errors
+from server.ratelimit import RateLimiter
 from server.routers import admin, auth, payments
 from server.settings import Settings
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.admin_token = settings.admin_token or secrets.token_urlsafe(24)
     app.state.deliver_now = deliver_now
+    app.state.ratelimiter = RateLimiter(engine.clock)
     errors.install(app)
     for router in (auth.router, payments.router, admin.router):
         app.include_router(router)
@@ -81,6 +83,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             )
         else:
             response = await call_next(request)
+            decision = getattr(request.state, "ratelimit", None)
+            if decision is not None:
+                response.headers.update(decision.headers())
         response.headers["Request-Id"] = request_id
         return response
 

@@ -37,6 +37,7 @@ def tenant(
     found = eng.authenticate(key)
     request.state.tenant_id = found.id
     request.state.api_key = key
+    request.state.ratelimit = request.app.state.ratelimiter.check(found.id, found.rate_limit_tier)
     return found
 
 

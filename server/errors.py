@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mockpay_core import errors
+from server.ratelimit import RateLimited
 
 log = logging.getLogger("mockpay.server")
 
@@ -51,7 +52,9 @@ class ClockNotSimulated(errors.MockPayError):
     code = "clock_not_simulated"
 
 
-STATUS.update({Forbidden: 403, IdempotencyKeyMissing: 400, ClockNotSimulated: 409})
+STATUS.update({
+    Forbidden: 403, IdempotencyKeyMissing: 400, ClockNotSimulated: 409, RateLimited: 429
+})  # fmt: skip
 
 
 class ErrorBody(BaseModel):
@@ -69,6 +72,7 @@ _WHEN = {
     404: "Unknown id (another tenant's is unknown too), or unknown route",
     409: "Conflict: the same idempotency key still running, or a clash of state",
     413: "Request body too large",
+    429: "Over the tenant's rate limit: see Retry-After and RateLimit-*",
     422: "Idempotency-Key reused with a different request",
     503: "The database is busy: retry after Retry-After",
     500: "Unexpected failure (never for bad input)",
@@ -95,6 +99,8 @@ def error_response(exc: errors.MockPayError) -> JSONResponse:
         log.error("storage failure: %s", exc.message)
         return JSONResponse(body(UNEXPECTED, exc.code), status_code=500)
     headers = {"Retry-After": "1"} if status == 503 else None
+    if isinstance(exc, RateLimited):
+        headers = {**exc.decision.headers(), "Retry-After": str(exc.decision.reset_s)}
     if exc.replayed:
         headers = {**(headers or {}), "Idempotent-Replayed": "true"}
     return JSONResponse(body(exc.message, exc.code, exc.details), status, headers=headers)

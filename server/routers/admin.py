@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -70,6 +70,16 @@ def recover(body: Recover, _: Admin_, e: Engine_) -> dict[str, Any]:
 def users(_: Admin_, e: Engine_) -> dict[str, Any]:
     found = [wire.tenant(t) for t in e.list_tenants()]
     return {"total": len(found), "users": found}
+
+
+class TierBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rate_limit_tier: Literal["standard", "original", "unlimited"]
+
+
+@router.patch("/users/{tenant_id}", summary="Set a tenant's rate-limit tier")
+def set_tier(tenant_id: str, body: TierBody, _: Admin_, e: Engine_) -> dict[str, Any]:
+    return wire.tenant(e.set_rate_limit_tier(tenant_id, body.rate_limit_tier))
 
 
 @router.get("/fraud-rules", summary="Every fraud rule")
