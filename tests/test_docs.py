@@ -56,3 +56,11 @@ def test_readme_scenario_examples_are_valid_and_pass(tmp_path: Path) -> None:
     for block in blocks:
         scenario = Scenario.model_validate(yaml.safe_load(block))
         assert run_scenario(scenario, tmp_path).ok
+
+
+def test_readme_shows_the_tested_testing_helpers() -> None:
+    source = (ROOT / "tests" / "server" / "test_testing_helpers.py").read_text()
+    blocks = re.findall(r"# README: [^\n]*\n(.*?)# README: end", source, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        assert block.rstrip() in README
