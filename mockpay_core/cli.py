@@ -53,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
         "--addresses", choices=("local", "public", "off"), default="local",
         help="SSRF policy: local allows loopback (default), public forbids it, off allows all",
     )  # fmt: skip
+    listen = sub.add_parser("listen", help="print incoming webhooks and check their signatures")
+    listen.add_argument("--port", type=int, default=4000, help="port (default 4000)")
+    listen.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    listen.add_argument("--secret", help="the tenant's whsec_ secret, to verify signatures")
+    listen.add_argument("--status", type=int, default=200, help="status to answer (default 200)")
     serve = sub.add_parser("serve", help="the REST server (MockPay's API) with uvicorn")
     serve.add_argument("--db", help="SQLite file (default mockpay.db; env MOCKPAY_DB)")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1; env MOCKPAY_HOST)")
@@ -136,6 +141,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _worker(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "listen":
+        from mockpay_core.listen import listen
+
+        listen(args.host, args.port, args.secret, args.status)
+        return 0
     if args.command == "states":
         from mockpay_core import docs
 
