@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server import create_app
+    from server import create_app, logs
     from server.settings import Settings
 
     flags = {k: getattr(args, k) for k in ("db", "host", "port", "clock")}
@@ -80,7 +80,8 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.admin_token is None:
         print(f"admin token (set MOCKPAY_ADMIN_TOKEN to choose one): {app.state.admin_token}")
     print(f"MockPay Lab on http://{settings.host}:{settings.port} ({settings.db})", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    logs.configure()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
     return 0
 
 

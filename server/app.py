@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ from fastapi.responses import JSONResponse
 
 from mockpay_core import Engine, SimulatedClock, SystemClock
 from mockpay_core.storage.sqlite import SqliteStore
-from server import errors
+from server import errors, logs
 from server.ratelimit import RateLimiter
 from server.routers import admin, auth, payments
 from server.settings import Settings
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         request_id = request.headers.get("request-id") or str(uuid.uuid4())
+        started = time.perf_counter()
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > settings.body_bytes_max):
             response: Response = JSONResponse(
@@ -87,6 +89,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             if decision is not None:
                 response.headers.update(decision.headers())
         response.headers["Request-Id"] = request_id
+        logs.request_done({
+            "request_id": request_id, "method": request.method, "path": request.url.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "tenant_id": getattr(request.state, "tenant_id", None),
+            "payment_id": request.path_params.get("payment_id")
+            or getattr(request.state, "payment_id", None),
+        })  # fmt: skip
         return response
 
     @app.get("/health", tags=["meta"], summary="Liveness")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -90,13 +90,16 @@ def _short(out: Outcome[Any]) -> JSONResponse:
 
 
 @router.post("", status_code=201, summary="Create a payment (fraud rules decide its first state)")
-def create(body: CreatePayment, t: Tenant_, e: Engine_, key: IdempotencyKey = None) -> JSONResponse:
+def create(
+    request: Request, body: CreatePayment, t: Tenant_, e: Engine_, key: IdempotencyKey = None
+) -> JSONResponse:
     if key is None:
         raise IdempotencyKeyMissing("Idempotency-Key required")
     fields = body.model_dump()
     fields["capture_method"] = fields["capture_method"] or "automatic"
     out = e.create_payment(t.id, idempotency_key=key, **fields)
     p = out.value
+    request.state.payment_id = p.id
     return respond(
         201, {"payment_id": p.id, "status": p.status.value, "payment": wire.payment(p)}, out
     )

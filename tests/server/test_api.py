@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 
+import pytest
 import standardwebhooks
 
+from server.logs import JsonLines
 from tests.delivery.receiver import running_receiver
 from tests.server.conftest import HOOK, Live
 
@@ -227,3 +230,21 @@ def test_clock_control_on_a_simulated_server(live_simulated: Live, live: Live) -
     )
     r = live.http.post("/api/admin/clock/advance", headers=live.admin, json={"seconds": 1})
     assert (r.status_code, r.json()["code"]) == (409, "clock_not_simulated")
+
+
+def test_one_structured_log_line_per_request(live: Live, caplog: pytest.LogCaptureFixture) -> None:
+    auth, tenant = live.tenant()
+    with caplog.at_level(logging.INFO, logger="mockpay.access"):
+        created = create(live, auth, "logged")
+        live.http.get(f"/api/payments/{created['payment_id']}", headers=auth)
+    lines = [r.fields for r in caplog.records if r.name == "mockpay.access"]  # type: ignore[attr-defined]
+    post, get = lines[-2:]
+    assert (post["method"], post["status"], post["payment_id"]) == (
+        "POST",
+        201,
+        created["payment_id"],
+    )
+    assert get["tenant_id"] == tenant["tenant_id"] and get["payment_id"] == created["payment_id"]
+    assert post["request_id"] and post["duration_ms"] >= 0
+    line = json.loads(JsonLines().format(caplog.records[-1]))
+    assert line["logger"] == "mockpay.access" and line["status"] == 200
