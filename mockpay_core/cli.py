@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+WORKERS_MAX = 64
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockpay", description="MockPay Lab")
@@ -65,10 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--clock", choices=("system", "simulated"), help="system (default) or simulated"
     )
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes on one database (default 1)"
+    )
     return parser
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+    import secrets
+    from typing import Any
+
     import uvicorn
 
     from server import create_app, logs
@@ -76,12 +85,29 @@ def _serve(args: argparse.Namespace) -> int:
 
     flags = {k: getattr(args, k) for k in ("db", "host", "port", "clock")}
     settings = Settings(**{k: v for k, v in flags.items() if v is not None})
-    app = create_app(settings)
+    if not 1 <= args.workers <= WORKERS_MAX:
+        print(f"mockpay serve: --workers is 1 to {WORKERS_MAX}", file=sys.stderr)
+        return 2
+    if args.workers > 1 and (settings.clock == "simulated" or settings.db == ":memory:"):
+        print("mockpay serve: several workers need --clock system and a database file",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    token = settings.admin_token or secrets.token_urlsafe(24)
     if settings.admin_token is None:
-        print(f"admin token (set MOCKPAY_ADMIN_TOKEN to choose one): {app.state.admin_token}")
-    print(f"MockPay Lab on http://{settings.host}:{settings.port} ({settings.db})", flush=True)
+        print(f"admin token (set MOCKPAY_ADMIN_TOKEN to choose one): {token}")
+    print(f"MockPay Lab on http://{settings.host}:{settings.port} ({settings.db},"
+          f" {args.workers} worker{'s' if args.workers > 1 else ''})", flush=True)  # fmt: skip
     logs.configure()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    options: dict[str, Any] = {"host": settings.host, "port": settings.port,
+                               "log_level": "warning", "access_log": False}  # fmt: skip
+    if args.workers == 1:
+        uvicorn.run(create_app(settings.model_copy(update={"admin_token": token})), **options)
+        return 0
+    # Each worker process builds its app from the environment: hand the settings down.
+    os.environ.update({f"MOCKPAY_{k.upper()}": str(v) for k, v in
+                       settings.model_dump(exclude_none=True).items()})  # fmt: skip
+    os.environ["MOCKPAY_ADMIN_TOKEN"] = token
+    uvicorn.run("server.app:from_environment", factory=True, workers=args.workers, **options)
     return 0
 
 

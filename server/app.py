@@ -33,6 +33,11 @@ def _engine(settings: Settings) -> Engine:
     return Engine(SqliteStore(settings.db), clock=clock)
 
 
+def from_environment() -> FastAPI:
+    """The app from ``MOCKPAY_*`` variables: uvicorn's factory for several worker processes."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The app over ``engine`` (or one opened from ``settings.db``)."""
     settings = settings or Settings()

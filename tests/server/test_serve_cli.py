@@ -1,0 +1,71 @@
+"""`mockpay serve` as users start it: one process, and several on one database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+ADMIN = "serve-cli-admin-token-0123456789"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve(tmp_path: Path, workers: int) -> None:
+    port = _port()
+    env = {**os.environ, "MOCKPAY_ADMIN_TOKEN": ADMIN}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockpay_core.cli", "serve", "--db", str(tmp_path / "s.db"),
+         "--port", str(port), "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/health").json() == {"status": "ok"}:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        key = httpx.post(f"{url}/api/auth/register", json={"name": "A", "email": "a@x.test"}).json()
+        headers = {"Authorization": f"Bearer {key['api_key']}", "Idempotency-Key": "same"}
+        body = {"amount": 10, "currency": "USD", "webhook_url": "http://127.0.0.1:9/h"}
+
+        def post(_: int) -> httpx.Response:
+            return httpx.post(f"{url}/api/payments", json=body, headers=headers, timeout=30)
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(post, range(32)))
+        assert {r.status_code for r in answers} == {201}
+        assert len({r.json()["payment_id"] for r in answers}) == 1
+        metrics = httpx.get(
+            f"{url}/api/admin/metrics", headers={"Authorization": f"Bearer {ADMIN}"}
+        )
+        assert metrics.json()["payments"]["total"] == 1
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def test_several_workers_refuse_a_simulated_clock(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mockpay_core.cli", "serve", "--db", str(tmp_path / "s.db"),
+         "--workers", "2", "--clock", "simulated"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "several workers need" in done.stderr
