@@ -159,6 +159,13 @@ class Engine:
     def expire_authorizations(self, limit: int = 1000) -> int:
         return payments.expire_authorizations(self.ctx, limit)
 
+    def settle_pending(
+        self, after_s: float, success_p: float, rng: payments.Rng, limit: int = 1000
+    ) -> int:
+        """Settle pending payments older than ``after_s``: success with ``success_p``, drawn
+        from ``rng`` (the caller's, seeded or not)."""
+        return payments.settle_pending(self.ctx, after_s, success_p, rng, limit)
+
     def purge_idempotency_keys(self, limit: int = 10_000) -> int:
         with self.ctx.store.unit_of_work() as uow:
             return uow.purge_idempotency(self.ctx.clock.now(), limit)

@@ -7,6 +7,7 @@ each request on its thread pool and the engine's own locking keeps them correct.
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 import threading
 import time
@@ -26,6 +27,7 @@ from server.routers import admin, auth, payments
 from server.settings import Settings
 
 log = logging.getLogger("mockpay.server")
+BACKGROUND_TICK_S = 0.2
 
 
 def _engine(settings: Settings) -> Engine:
@@ -43,22 +45,40 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or Settings()
     engine = engine or _engine(settings)
     dispatcher = engine.dispatcher()
+    rng = random.Random()
     lock = threading.Lock()
+    stop = threading.Event()
 
-    def deliver_now() -> int:
+    def run_due() -> dict[str, int]:
+        """What the clock has made due: expiries, auto-settlement, webhook deliveries."""
         with lock:
-            return dispatcher.run_until_idle()
+            done = engine.run_due()
+            if settings.settle_after_s is not None:
+                done["payments_settled"] = engine.settle_pending(
+                    settings.settle_after_s, settings.settle_success_p, rng
+                )
+            if settings.deliver_webhooks:
+                done["webhook_attempts"] = dispatcher.run_until_idle()
+            return done
+
+    def background() -> None:
+        while not stop.wait(BACKGROUND_TICK_S):
+            try:
+                run_due()
+            except Exception:  # keep serving; the next tick tries again
+                log.exception("background work failed")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
-        if settings.deliver_webhooks and settings.clock == "system":
-            worker = threading.Thread(target=dispatcher.serve, name="webhooks", daemon=True)
+        if settings.clock == "system":
+            worker = threading.Thread(target=background, name="mockpay-background", daemon=True)
             worker.start()
         yield
-        dispatcher.stop()
+        stop.set()
         if worker is not None:
             worker.join(timeout=10)
+        dispatcher.close()
 
     app = FastAPI(
         responses=errors.RESPONSES,
@@ -70,7 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.settings = settings
     app.state.admin_token = settings.admin_token or secrets.token_urlsafe(24)
-    app.state.deliver_now = deliver_now
+    app.state.run_due = run_due
     app.state.ratelimiter = RateLimiter(engine.clock)
     errors.install(app)
     for router in (auth.router, payments.router, admin.router):

@@ -19,5 +19,9 @@ class Settings(BaseSettings):
     admin_token: Annotated[str, Field(min_length=16)] | None = None
     """Bearer token for /api/admin routes; generated and printed at start-up when unset."""
     body_bytes_max: Annotated[int, Field(ge=1024, le=64 * 1_048_576)] = 1_048_576
+    settle_after_s: Annotated[float, Field(gt=0, le=86400)] | None = None
+    """The outcome model: settle pending payments this old automatically (off when unset)."""
+    settle_success_p: Annotated[float, Field(ge=0, le=1)] = 1.0
+    """... succeeding with this probability, failing (card_declined) otherwise."""
     deliver_webhooks: bool = True
     """Run webhook delivery inside the server process (``mockpay worker`` does it otherwise)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from mockpay_core.domain import validation as v
 from mockpay_core.domain.addresses import AddressPolicy, AddressRefused, check_url
@@ -20,10 +20,21 @@ from mockpay_core.domain.model import CaptureMethod, Outcome, Payment
 from mockpay_core.domain.money import format_major, parse_currency, positive, to_minor
 from mockpay_core.domain.states import Action, Status, check_allowed
 from mockpay_core.domain.validation import collect
-from mockpay_core.errors import AmountExceeded, AuthorizationExpired, NotFound, ValidationError
+from mockpay_core.errors import (
+    AmountExceeded,
+    AuthorizationExpired,
+    InvalidTransition,
+    NotFound,
+    ValidationError,
+)
 from mockpay_core.service import idempotency, transitions
 from mockpay_core.service.context import Context
 from mockpay_core.storage.protocol import UnitOfWork
+
+
+class Rng(Protocol):
+    def random(self) -> float: ...
+
 
 FAILURE_CODES = ("card_declined", "insufficient_funds", "expired_card", "processing_error")
 
@@ -272,6 +283,25 @@ def review(
         return after
 
     return _command(ctx, tenant_id, payment_id, key, "review", {"decision": verdict}, step)
+
+
+def settle_pending(
+    ctx: Context, after_s: float, success_p: float, rng: Rng, limit: int = 1000
+) -> int:
+    """The outcome model: pending payments older than ``after_s`` are settled, succeeding
+    with probability ``success_p`` (so integration tests get webhooks without simulate)."""
+    cutoff = ctx.clock.now() - timedelta(seconds=after_s)
+    with ctx.store.reader() as r:
+        due = r.pending_before(cutoff, limit)
+    settled = 0
+    for p in due:
+        outcome = "success" if rng.random() < success_p else "failed"
+        try:
+            simulate(ctx, p.tenant_id, p.id, outcome, triggered_by="auto_settlement")
+            settled += 1
+        except InvalidTransition:  # settled by its client meanwhile
+            continue
+    return settled
 
 
 def expire_authorizations(ctx: Context, limit: int = 1000) -> int:

@@ -226,6 +226,14 @@ class SqliteReader(DeliveryReads):
         row = self._one("SELECT min(expires_at) FROM payments WHERE expires_at IS NOT NULL", ())
         return None if row is None or row[0] is None else _dt(row[0])
 
+    def pending_before(self, cutoff: datetime, limit: int) -> list[Payment]:
+        rows = self._conn.execute(
+            f"SELECT {PAYMENT_COLS} FROM payments WHERE status = '{Status.PENDING.value}'"
+            " AND created_at < ? ORDER BY created_at, id LIMIT ?",
+            (ts(cutoff), limit),
+        )
+        return [payment_row(r) for r in rows]
+
     def metrics(self, since: datetime, tenant_id: str | None) -> dict[str, Any]:
         return metrics(self._conn, ts(since), tenant_id)
 
