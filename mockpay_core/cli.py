@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
         "--memory", action="store_true", help="run the engine on :memory: instead of a file"
     )
     run.add_argument(
-        "--target", default="engine", help="engine (in process); a server URL comes with `serve`"
+        "--target", default="engine", help="engine (in process); a live server URL comes next"
     )
     scenario = sub.add_parser("scenario", help="scenario files: schema, validate")
     scenario_sub = scenario.add_subparsers(dest="scenario_command", required=True)
