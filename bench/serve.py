@@ -1,6 +1,6 @@
 """Requests per second and latency of ``mockpay serve`` under load, next to a bare FastAPI app.
 
-    .venv/bin/python bench/http.py [--duration 20] [--connections 8,64] [--workers N]
+    .venv/bin/python bench/serve.py [--duration 20] [--connections 8,64] [--workers N]
                                    [--profile]
 
 wrk (Debian's ``wrk``: ``apt-get install wrk``) runs in its own process, one thread,
@@ -33,20 +33,9 @@ latencies, the server's CPU time per request (its process and children, from /pr
 import os
 import sys
 
-# A script's folder comes first on sys.path, and this file's name shadows the standard
-# library's ``http`` there, which httpx and uvicorn import (``http.client``): for this
-# script and for the others in bench/. So drop the folder from the path and, imported as
-# ``http`` by one of them, hand the importer the standard library's package instead.
-# Third-party imports stay inside functions so that such an import runs nothing else. (No
-# ``from __future__ import annotations`` either: FastAPI reads the bare app's annotations,
-# and its body model is local to bare_app.)
+# No ``from __future__ import annotations``: FastAPI reads the bare app's annotations, and
+# its body model is local to bare_app.
 _HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != _HERE]
-if __name__ == "http":
-    del sys.modules["http"]
-    import http as _stdlib_http
-
-    sys.modules["http"] = _stdlib_http
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
