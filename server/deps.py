@@ -14,12 +14,13 @@ from server.errors import Forbidden
 BEARER = "bearer "
 
 
-def engine(request: Request) -> Engine:
+# The trivial dependencies are async: a sync one is a hop to the thread pool per request.
+async def engine(request: Request) -> Engine:
     found: Engine = request.app.state.engine
     return found
 
 
-def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
+async def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
     if not authorization:
         return None
     if not authorization.lower().startswith(BEARER):
