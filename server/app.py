@@ -10,18 +10,16 @@ import logging
 import random
 import secrets
 import threading
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from mockpay_core import Engine, SimulatedClock, SystemClock
 from mockpay_core.storage.sqlite import SqliteStore
-from server import errors, logs
+from server import errors
+from server.middleware import RequestMiddleware
 from server.ratelimit import RateLimiter
 from server.routers import admin, auth, payments
 from server.settings import Settings
@@ -96,33 +94,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for router in (auth.router, payments.router, admin.router):
         app.include_router(router)
 
-    @app.middleware("http")
-    async def request_id_and_size(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("request-id") or str(uuid.uuid4())
-        started = time.perf_counter()
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.body_bytes_max):
-            response: Response = JSONResponse(
-                errors.body(f"Request body over {settings.body_bytes_max} bytes", "body_too_large"),
-                413,
-            )
-        else:
-            response = await call_next(request)
-            decision = getattr(request.state, "ratelimit", None)
-            if decision is not None:
-                response.headers.update(decision.headers())
-        response.headers["Request-Id"] = request_id
-        logs.request_done({
-            "request_id": request_id, "method": request.method, "path": request.url.path,
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "tenant_id": getattr(request.state, "tenant_id", None),
-            "payment_id": request.path_params.get("payment_id")
-            or getattr(request.state, "payment_id", None),
-        })  # fmt: skip
-        return response
+    app.add_middleware(RequestMiddleware, body_bytes_max=settings.body_bytes_max)
 
     @app.get("/health", tags=["meta"], summary="Liveness")
     def health() -> dict[str, Any]:
