@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from mockpay_core import Engine, EngineConfig, SeededIds, SimulatedClock, Tenant
+from mockpay_core.storage.postgres import PostgresStore
 from mockpay_core.storage.protocol import Store
 from mockpay_core.storage.sqlite import SqliteStore
 
@@ -17,14 +21,49 @@ HOOK = "http://127.0.0.1:4000/hooks"
 
 StoreFactory = Callable[[], Store]
 
-STORES = ["sqlite-file", "sqlite-memory"]
+STORES = ["sqlite-file", "sqlite-memory", "postgres"]
+POSTGRES_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def make_store_factory(kind: str, tmp_path: Path) -> StoreFactory:
+def postgres_required() -> bool:
+    """In CI, or wherever a test database was named, an unreachable PostgreSQL fails."""
+    return bool(os.environ.get("CI") or os.environ.get("MOCKPAY_TEST_POSTGRES_URL"))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """``MOCKPAY_TEST_POSTGRES_URL`` (or a local default), checked once per session."""
+    url = os.environ.get("MOCKPAY_TEST_POSTGRES_URL") or POSTGRES_URL_DEFAULT
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        reason = f"PostgreSQL unreachable at {url}: {str(exc).strip()}"
+        if postgres_required():
+            pytest.fail(f"{reason} (CI or MOCKPAY_TEST_POSTGRES_URL set: this is a failure)")
+        pytest.skip(f"{reason} (set MOCKPAY_TEST_POSTGRES_URL to run the PostgreSQL tests)")
+    return url
+
+
+@pytest.fixture
+def postgres_schema(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """(url, schema): a schema of this test's own, dropped afterwards."""
+    url = request.getfixturevalue("postgres_url")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    yield url, schema
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def make_store_factory(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, **options: float
+) -> StoreFactory:
     if kind == "sqlite-file":
-        return lambda: SqliteStore(str(tmp_path / "mockpay.db"))
+        return lambda: SqliteStore(str(tmp_path / "mockpay.db"), **options)  # type: ignore[arg-type]
     if kind == "sqlite-memory":
         return lambda: SqliteStore(":memory:")
+    if kind == "postgres":
+        url, schema = request.getfixturevalue("postgres_schema")
+        return lambda: PostgresStore(url, schema=schema, **options)  # type: ignore[arg-type]
     raise ValueError(kind)
 
 
@@ -44,8 +83,8 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store_factory(store_kind: str, tmp_path: Path) -> StoreFactory:
-    return make_store_factory(store_kind, tmp_path)
+def store_factory(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> StoreFactory:
+    return make_store_factory(store_kind, tmp_path, request)
 
 
 @pytest.fixture
@@ -73,11 +112,15 @@ def tenant(engine: Engine) -> Tenant:
     return engine.register_tenant("Acme", "dev@acme.test").tenant
 
 
-@pytest.fixture
-def file_engine(tmp_path: Path, clock: SimulatedClock) -> Iterator[Engine]:
-    """An engine on a real database file, for concurrency tests (one connection per thread)."""
+@pytest.fixture(params=["sqlite-file", "postgres"])
+def file_engine(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: SimulatedClock
+) -> Iterator[Engine]:
+    """An engine on a database many connections share, for concurrency tests (a file, or
+    PostgreSQL): one connection per thread."""
+    factory = make_store_factory(request.param, tmp_path, request, busy_timeout_s=30)
     engine = Engine(
-        SqliteStore(str(tmp_path / "concurrency.db"), busy_timeout_s=30),
+        factory(),
         clock=clock,
         config=EngineConfig(seed_default_fraud_rules=False),
     )
