@@ -1,4 +1,4 @@
-"""The ``mockpay`` command. Later issues add ``serve``, ``worker`` and ``listen``."""
+"""The ``mockpay`` command: run, scenario, demo, states, worker, listen, serve."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
         "worker", help="deliver webhooks from a database's outbox until stopped"
     )
     worker.add_argument(
-        "--db", default="mockpay.db", help="SQLite database file (default mockpay.db)"
+        "--db",
+        help="SQLite file or postgresql:// URL (default: env MOCKPAY_DATABASE_URL, else"
+        " MOCKPAY_DB, else mockpay.db)",
     )
     worker.add_argument("--batch-size", type=int, default=50, help="events claimed per pass")
     worker.add_argument("--timeout-s", type=float, default=5.0, help="HTTP timeout per attempt")
@@ -61,7 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     listen.add_argument("--secret", help="the tenant's whsec_ secret, to verify signatures")
     listen.add_argument("--status", type=int, default=200, help="status to answer (default 200)")
     serve = sub.add_parser("serve", help="the REST server (MockPay's API) with uvicorn")
-    serve.add_argument("--db", help="SQLite file (default mockpay.db; env MOCKPAY_DB)")
+    serve.add_argument(
+        "--db",
+        help="SQLite file or postgresql:// URL (default mockpay.db;"
+        " env MOCKPAY_DATABASE_URL or MOCKPAY_DB)",
+    )
     serve.add_argument("--host", help="address to bind (default 127.0.0.1; env MOCKPAY_HOST)")
     serve.add_argument("--port", type=int, help="port (default 3000; env MOCKPAY_PORT)")
     serve.add_argument(
@@ -89,13 +95,13 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"mockpay serve: --workers is 1 to {WORKERS_MAX}", file=sys.stderr)
         return 2
     if args.workers > 1 and (settings.clock == "simulated" or settings.db == ":memory:"):
-        print("mockpay serve: several workers need --clock system and a database file",
+        print("mockpay serve: several workers need --clock system and a database file or URL",
               file=sys.stderr)  # fmt: skip
         return 2
     token = settings.admin_token or secrets.token_urlsafe(24)
     if settings.admin_token is None:
         print(f"admin token (set MOCKPAY_ADMIN_TOKEN to choose one): {token}")
-    print(f"MockPay Lab on http://{settings.host}:{settings.port} ({settings.db},"
+    print(f"MockPay Lab on http://{settings.host}:{settings.port} ({_shown(settings.db)},"
           f" {args.workers} worker{'s' if args.workers > 1 else ''})", flush=True)  # fmt: skip
     logs.configure()
     options: dict[str, Any] = {"host": settings.host, "port": settings.port,
@@ -106,12 +112,24 @@ def _serve(args: argparse.Namespace) -> int:
     # Each worker process builds its app from the environment: hand the settings down.
     os.environ.update({f"MOCKPAY_{k.upper()}": str(v) for k, v in
                        settings.model_dump(exclude_none=True).items()})  # fmt: skip
+    os.environ["MOCKPAY_DATABASE_URL"] = settings.db  # it wins over MOCKPAY_DB
     os.environ["MOCKPAY_ADMIN_TOKEN"] = token
     uvicorn.run("server.app:from_environment", factory=True, workers=args.workers, **options)
     return 0
 
 
+def _shown(db: str) -> str:
+    """A database name fit to print: a URL's password masked."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(db)
+    if parts.password is None:
+        return db
+    return db.replace(f":{parts.password}@", ":***@", 1)
+
+
 def _worker(args: argparse.Namespace) -> int:
+    import os
     import signal
 
     from mockpay_core.clock import SystemClock
@@ -119,7 +137,7 @@ def _worker(args: argparse.Namespace) -> int:
     from mockpay_core.delivery import Dispatcher
     from mockpay_core.domain.addresses import AddressPolicy
     from mockpay_core.ids import SystemIds
-    from mockpay_core.storage.sqlite import SqliteStore
+    from mockpay_core.storage.open import open_store
 
     config = DeliveryConfig(
         batch_size=args.batch_size,
@@ -127,11 +145,13 @@ def _worker(args: argparse.Namespace) -> int:
         lease_margin_s=args.lease_margin_s,
         address_policy=AddressPolicy(mode=args.addresses),
     )
-    store = SqliteStore(args.db)
+    db = args.db or os.environ.get("MOCKPAY_DATABASE_URL") or os.environ.get("MOCKPAY_DB")
+    db = db or "mockpay.db"
+    store = open_store(db)
     dispatcher = Dispatcher(store, SystemClock(), SystemIds(), config=config)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: dispatcher.stop())
-    print(f"mockpay worker {dispatcher.owner} delivering from {args.db}", flush=True)
+    print(f"mockpay worker {dispatcher.owner} delivering from {_shown(db)}", flush=True)
     try:
         dispatcher.serve()
     finally:

@@ -70,11 +70,12 @@ class Engine:
 
     @classmethod
     def open(cls, path: str = "mockpay.db", **kwargs: Any) -> Engine:
-        """An engine on an SQLite file (created and migrated if new) or ``:memory:``."""
-        from mockpay_core.storage.sqlite import SqliteStore
+        """An engine on an SQLite file (created and migrated if new), ``:memory:``, or a
+        PostgreSQL database (``postgresql://...``, migrated on open)."""
+        from mockpay_core.storage.open import open_store
 
         store_options = {k: kwargs.pop(k) for k in ("durability", "busy_timeout_s") if k in kwargs}
-        return cls(SqliteStore(path, **store_options), **kwargs)
+        return cls(open_store(path, **store_options), **kwargs)
 
     @property
     def store(self) -> Store:

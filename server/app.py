@@ -1,7 +1,7 @@
 """The FastAPI application: ``create_app`` wires settings, the engine and the routers.
 
-Routes are plain ``def`` functions: the engine is synchronous (sqlite3), so FastAPI runs
-each request on its thread pool and the engine's own locking keeps them correct.
+Routes are plain ``def`` functions: the engine is synchronous (sqlite3, psycopg), so FastAPI
+runs each request on its thread pool and the engine's own locking keeps them correct.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from mockpay_core import Engine, SimulatedClock, SystemClock
-from mockpay_core.storage.sqlite import SqliteStore
+from mockpay_core.storage.open import open_store
 from server import errors
 from server.middleware import RequestMiddleware
 from server.ratelimit import RateLimiter
@@ -30,7 +30,7 @@ BACKGROUND_TICK_S = 0.2
 
 def _engine(settings: Settings) -> Engine:
     clock = SimulatedClock() if settings.clock == "simulated" else SystemClock()
-    return Engine(SqliteStore(settings.db), clock=clock)
+    return Engine(open_store(settings.db), clock=clock)
 
 
 def from_environment() -> FastAPI:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MOCKPAY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MOCKPAY_", extra="ignore", populate_by_name=True)
 
-    db: str = "mockpay.db"
-    """SQLite file (``:memory:`` for a throwaway server)."""
+    db: str = Field(
+        default="mockpay.db",
+        validation_alias=AliasChoices("MOCKPAY_DATABASE_URL", "MOCKPAY_DB"),
+    )
+    """SQLite file (``:memory:`` for a throwaway server) or ``postgresql://`` URL;
+    ``MOCKPAY_DATABASE_URL`` wins over ``MOCKPAY_DB``."""
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 3000
     clock: Literal["system", "simulated"] = "system"

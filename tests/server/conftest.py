@@ -58,9 +58,15 @@ def serve(settings: Settings) -> Iterator[Live]:
     thread.join(timeout=10)
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    settings = Settings(db=str(tmp_path / "server.db"), port=_free_port(), admin_token=ADMIN)
+@pytest.fixture(params=["sqlite-file", "postgres"])
+def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
+    """A server on an SQLite file, then on PostgreSQL (a schema of the test's own)."""
+    if request.param == "postgres":
+        url, schema = request.getfixturevalue("postgres_schema")
+        db = f"{url}?schema={schema}"
+    else:
+        db = str(tmp_path / "server.db")
+    settings = Settings(db=db, port=_free_port(), admin_token=ADMIN)
     yield from serve(settings)
 
 

@@ -1,5 +1,5 @@
 """The PostgreSQL adapter (psycopg 3 + psycopg_pool): many processes on one database."""
 
-from mockpay_core.storage.postgres.store import PostgresStore, is_postgres_url
+from mockpay_core.storage.postgres.store import PostgresStore
 
-__all__ = ["PostgresStore", "is_postgres_url"]
+__all__ = ["PostgresStore"]

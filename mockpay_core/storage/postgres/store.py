@@ -16,7 +16,8 @@ deadlock or a serialization failure; both are safe to retry. Readers run in a RE
 READ, READ ONLY transaction: one snapshot, no locks.
 
 Migrations run on open under an advisory lock, so processes starting together apply each
-once. ``schema`` puts the tables in their own schema (the tests give each test one).
+once. ``schema`` (or ``?schema=`` in the URL) puts the tables in a schema of their own,
+created if missing: several labs on one database, or one per test.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any, Final
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import psycopg_pool
@@ -49,10 +51,6 @@ _RETRYABLE = (
 )
 
 
-def is_postgres_url(url: str) -> bool:
-    return url.startswith(("postgresql://", "postgres://"))
-
-
 @contextmanager
 def translate_errors() -> Iterator[None]:
     """Driver exceptions become engine exceptions here, and nowhere else."""
@@ -70,6 +68,17 @@ def translate_errors() -> Iterator[None]:
         if exc.sqlstate == AUDIT_IMMUTABLE_STATE:
             raise AuditImmutable("The audit log is append-only") from exc
         raise StorageError(f"Database error: {exc}") from exc
+
+
+def split_schema(url: str) -> tuple[str, str | None]:
+    """(url without it, schema) from a ``?schema=`` query parameter (not one libpq knows)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), None)
+    if schema is None:
+        return url, None
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schema
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -93,6 +102,8 @@ class PostgresStore:
         busy_timeout_s: float = BUSY_TIMEOUT_S_DEFAULT,
         pool_size: int = POOL_SIZE_DEFAULT,
     ) -> None:
+        url, in_url = split_schema(url)
+        schema = schema or in_url
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError("schema is a lower-case SQL identifier")
         if not 1 <= pool_size <= 200:
