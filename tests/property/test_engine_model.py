@@ -9,8 +9,9 @@ the table shows up here. After every step the invariants compare the two: every 
 never returned beyond what was captured, one audit row per transition, one outbox event per
 notified transition, an intact hash chain.
 
-It runs on SQLite in memory and on a file in a fresh temporary directory; the machine builds
-its own engine because a ``RuleBasedStateMachine`` cannot use pytest fixtures.
+It runs on SQLite in memory, on a file in a fresh temporary directory and on PostgreSQL in a
+fresh schema; the machine builds its own engine because a ``RuleBasedStateMachine`` cannot
+use pytest fixtures.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from mockpay_core.errors import (
     InvalidTransition,
     MockPayError,
 )
+from tests.conftest import drop_schema, new_schema, require_postgres
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HOOK = "http://127.0.0.1:4000/hooks"
@@ -183,17 +185,25 @@ class EngineMachine(RuleBasedStateMachine):
     """One engine and its model; the subclasses below choose the database."""
 
     on_file = False
+    on_postgres = False
 
     def __init__(self) -> None:
         super().__init__()
         self.tmp = tempfile.TemporaryDirectory(prefix="mockpay-model-") if self.on_file else None
         path = str(Path(self.tmp.name) / "mockpay.db") if self.tmp else ":memory:"
+        self.pg: tuple[str, str] | None = None
+        store_options: dict[str, Any] = {}
+        if self.on_postgres:
+            self.pg = (require_postgres(), new_schema())
+            path = f"{self.pg[0]}?schema={self.pg[1]}"
+            store_options["durability"] = "off"
         self.clock = SimulatedClock(START)
         self.engine = Engine.open(
             path,
             clock=self.clock,
             ids=SeededIds(1),
             config=EngineConfig(seed_default_fraud_rules=False),
+            **store_options,
         )
         self.engine.create_fraud_rule(
             {"name": "big", "rule_type": "amount_limit", "threshold": FLAG_OVER_MAJOR}
@@ -207,6 +217,8 @@ class EngineMachine(RuleBasedStateMachine):
         self.engine.close()
         if self.tmp:
             self.tmp.cleanup()
+        if self.pg:
+            drop_schema(*self.pg)
 
     def send(
         self, expect: type[MockPayError] | None, method: str, *args: Any, keyed: bool, **kw: Any
@@ -558,5 +570,12 @@ class OnSqliteFile(EngineMachine):
     on_file = True
 
 
+# Fewer examples than on a file: every command is a network round trip or three.
+@settings(max_examples=25, stateful_step_count=40, **COMMON)
+class OnPostgres(EngineMachine):
+    on_postgres = True
+
+
 TestOnSqliteMemory = OnSqliteMemory.TestCase
 TestOnSqliteFile = OnSqliteFile.TestCase
+TestOnPostgres = OnPostgres.TestCase
