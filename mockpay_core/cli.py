@@ -24,6 +24,11 @@ def _parser() -> argparse.ArgumentParser:
         "--memory", action="store_true", help="run the engine on :memory: instead of a file"
     )
     run.add_argument(
+        "--db",
+        help="play on PostgreSQL instead (postgresql://...; each scenario in schema"
+        " run_<name>, or the URL's ?schema=, emptied first)",
+    )
+    run.add_argument(
         "--target", default="engine", help="engine (in process); a live server URL comes next"
     )
     scenario = sub.add_parser("scenario", help="scenario files: schema, validate")

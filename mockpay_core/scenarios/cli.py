@@ -44,7 +44,11 @@ def main(args: argparse.Namespace) -> int:
     for scenario in scenarios:
         try:
             result = run_scenario(
-                scenario, Path(args.out), memory=args.memory, progress=report.progress_bar()
+                scenario,
+                Path(args.out),
+                memory=args.memory,
+                db=args.db,
+                progress=report.progress_bar(),
             )
         except ScenarioError as exc:
             print(f"{scenario.name}: {exc}", file=sys.stderr)

@@ -1,20 +1,21 @@
 """A run's tables into DuckDB (``run.duckdb``) and Parquet (one file per table).
 
-Rows stream from SQLite in chunks, so a million-payment run exports in bounded memory.
+Rows stream from the run's database (``source``: SQLite or PostgreSQL) in chunks, so a
+million-payment run exports in bounded memory.
 Times become TIMESTAMP (UTC, no zone); JSON columns stay text (DuckDB's ``->>`` reads them).
 Tenants are exported without their webhook secrets or api-key hashes.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Final
 
 import duckdb
 import polars as pl
 
-CHUNK_ROWS: Final = 50_000
+from mockpay_core.scenarios.source import RunSource
+
 # Bounded memory for million-row runs: DuckDB spills to disk beyond this.
 DUCKDB_CONFIG: Final[dict[str, str | bool | int | float | list[str]]] = {
     "memory_limit": "512MB",
@@ -45,30 +46,16 @@ def _is_time(column: str) -> bool:
     return column.endswith("_at")
 
 
-def _columns(conn: sqlite3.Connection, table: str, wanted: str) -> list[tuple[str, str]]:
-    info = [
-        (row[1], (row[2] or "TEXT").upper()) for row in conn.execute(f"PRAGMA table_info({table})")
-    ]
-    if wanted != "*":
-        keep = [c.strip() for c in wanted.split(",")]
-        info = [c for c in info if c[0] in keep]
-    return [(name, kind if kind in _POLARS else "TEXT") for name, kind in info]
-
-
-def copy_table(
-    conn: sqlite3.Connection, table: str, wanted: str, duck: duckdb.DuckDBPyConnection
-) -> int:
-    """Stream one SQLite table into a DuckDB table of the same name; rows copied."""
-    columns = _columns(conn, table, wanted)
+def copy_table(source: RunSource, table: str, wanted: str, duck: duckdb.DuckDBPyConnection) -> int:
+    """Stream one table into a DuckDB table of the same name; rows copied."""
+    columns = source.columns(table, wanted)
     schema = {name: _POLARS[kind] for name, kind in columns}
     duck.execute(f'DROP TABLE IF EXISTS "{table}"')
     duck.execute(
         f'CREATE TABLE "{table}" (' + ", ".join(f'"{n}" {_DUCK[k]}' for n, k in columns) + ")"
     )
-    quoted = ", ".join(f'"{name}"' for name, _ in columns)
-    cursor = conn.execute(f"SELECT {quoted} FROM {table}")
     copied = 0
-    while rows := cursor.fetchmany(CHUNK_ROWS):
+    for rows in source.chunks(table, columns):
         # Polars builds the columns from the rows in Rust: twice as fast as Python lists.
         chunk = pl.DataFrame(rows, schema=schema, orient="row")
         duck.register("chunk", chunk)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import heapq
 import operator
 import shutil
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from mockpay_core.scenarios import export
 from mockpay_core.scenarios.model import ExpectationSpec, Scenario
 from mockpay_core.scenarios.plan import Planner
 from mockpay_core.scenarios.runner import Client, World, apply_fault
+from mockpay_core.scenarios.source import RunSource, SqliteSource
 
 Progress = Callable[[int, int, datetime], None]  # done, planned, simulated time
 PROGRESS_EVERY = 5_000
@@ -87,22 +86,6 @@ def check(con: duckdb.DuckDBPyConnection, specs: list[ExpectationSpec]) -> list[
     return results
 
 
-def _event_log_digest(conn: sqlite3.Connection) -> str:
-    h = hashlib.sha256()
-    for row in conn.execute(
-        "SELECT id, type, payload, created_at FROM events ORDER BY created_at, id"
-    ):
-        h.update("|".join(row).encode() + b"\n")
-    return h.hexdigest()
-
-
-def _tamper(conn: sqlite3.Connection, sql: str) -> None:
-    """An attacker with database access: drop the triggers, then edit the audit log."""
-    conn.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
-    conn.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
-    conn.executescript(sql)
-
-
 def play(world: World, planner: Planner, client: Client, progress: Progress | None) -> None:
     s = world.scenario
     for phase in s.phases:
@@ -126,14 +109,21 @@ def play(world: World, planner: Planner, client: Client, progress: Progress | No
 
 
 def run_scenario(
-    scenario: Scenario, out_dir: Path, *, memory: bool = False, progress: Progress | None = None
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    memory: bool = False,
+    db: str | None = None,
+    progress: Progress | None = None,
 ) -> RunResult:
-    """Play ``scenario``; its tables land in ``out_dir/<name>/`` (Parquet and run.duckdb)."""
+    """Play ``scenario``; its tables land in ``out_dir/<name>/`` (Parquet and run.duckdb).
+    ``db`` (``postgresql://...``) plays it on PostgreSQL, in the schema ``run_<name>`` (or
+    the URL's ``?schema=``), emptied first; otherwise on SQLite."""
     run_dir = out_dir / scenario.name
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     started = time.perf_counter()
-    world = World(scenario, run_dir, memory)
+    world = World(scenario, run_dir, memory, db)
     client = Client(world)
     planner = Planner(world, client)
     for rule in scenario.engine.fraud_rules:
@@ -141,26 +131,37 @@ def run_scenario(
     play(world, planner, client, progress)
     world.log.flush()
 
-    sqlite = world.store.inner
-    assert hasattr(sqlite, "raw_connection")
-    conn = sqlite.raw_connection()
+    try:
+        with world.source() as source:
+            result = _export(world, planner, source, run_dir, started)
+    finally:
+        world.dispatcher.close()
+        world.log.close()
+        world.store.close()
+    return result
+
+
+def _export(
+    world: World, planner: Planner, source: RunSource, run_dir: Path, started: float
+) -> RunResult:
+    """Tamper if asked, verify, then copy every table into DuckDB and Parquet."""
+    scenario = world.scenario
     for fault in scenario.faults:
         if fault.kind == "tamper_audit" and fault.sql:
-            _tamper(conn, fault.sql)
+            source.tamper(fault.sql)
     verification = [
         (t.name, t.id, world.engine.verify_audit(t.id)) for t in planner.tenants.values()
     ]
-    heads = {name: (conn.execute(
-        "SELECT hash FROM audit_log WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1", (tid,)
-    ).fetchone() or ("",))[0] for name, tid, _ in verification}  # fmt: skip
-    result = RunResult(scenario, run_dir, 0.0, world.clock.now(), _event_log_digest(conn), heads)
+    heads = {name: source.audit_head(tid) for name, tid, _ in verification}
+    digest = source.event_log_digest()
+    result = RunResult(scenario, run_dir, 0.0, world.clock.now(), digest, heads)
 
     duck = duckdb.connect(str(run_dir / "run.duckdb"), config=export.DUCKDB_CONFIG)
     try:
         for table, columns in export.ENGINE_TABLES.items():
-            export.copy_table(conn, table, columns, duck)
+            export.copy_table(source, table, columns, duck)
         for table in ("client_requests", "received"):
-            export.copy_table(world.log.conn, table, "*", duck)
+            export.copy_table(SqliteSource(world.log.conn), table, "*", duck)
         duck.execute(
             "CREATE TABLE audit_verification (tenant VARCHAR, tenant_id VARCHAR, ok BOOLEAN,"
             " rows_checked BIGINT, broken_seq BIGINT, broken_row_id VARCHAR, reason VARCHAR)"
@@ -182,9 +183,6 @@ def run_scenario(
         export.write_parquet(duck, run_dir)
     finally:
         duck.close()
-        world.dispatcher.close()
-        world.log.close()
-        world.store.close()
     return result
 
 

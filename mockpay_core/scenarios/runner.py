@@ -15,8 +15,10 @@ import functools
 import heapq
 import itertools
 import random
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -37,6 +39,11 @@ from mockpay_core.ids import SeededIds
 from mockpay_core.scenarios.faults import FaultyStore, SimulatedCrash
 from mockpay_core.scenarios.model import FaultSpec, Scenario
 from mockpay_core.scenarios.requests import Request, RequestLog
+from mockpay_core.scenarios.source import PostgresSource, RunSource, SqliteSource
+from mockpay_core.storage.open import is_postgres_url
+from mockpay_core.storage.postgres import PostgresStore
+from mockpay_core.storage.postgres.store import split_schema
+from mockpay_core.storage.protocol import Store
 from mockpay_core.storage.sqlite import SqliteStore
 
 POLL: Final = timedelta(milliseconds=200)  # how often a worker looks for due webhooks
@@ -56,14 +63,17 @@ class ScenarioError(ValueError):
 class World:
     """The engine, clock, receivers and dispatcher of one run, and its agenda."""
 
-    def __init__(self, scenario: Scenario, run_dir: Path, memory: bool) -> None:
+    def __init__(
+        self, scenario: Scenario, run_dir: Path, memory: bool, db: str | None = None
+    ) -> None:
         self.scenario = s = scenario
         self.start = s.clock.start
         self.clock = SimulatedClock(self.start)
         self.ids = SeededIds(s.seed)
         self.rng = random.Random(s.seed)
         self._db_path = ":memory:" if memory else str(run_dir / "mockpay.db")
-        self.store = FaultyStore(SqliteStore(self._db_path, **SCENARIO_STORE))
+        self._postgres = run_schema(db, s.name) if db and is_postgres_url(db) else None
+        self.store = FaultyStore(self._open(fresh=True))
         self.config = EngineConfig(
             authorization_ttl_s=int(s.engine.authorization_ttl.total_seconds()) or 1,
             idempotency_ttl_s=int(s.engine.idempotency_ttl.total_seconds()) or 1,
@@ -154,11 +164,39 @@ class World:
     def restart(self) -> None:
         """The engine process dies and comes back: new connections, new engine, new worker."""
         self.dispatcher.close()
-        if self._db_path != ":memory:":
+        if self._postgres or self._db_path != ":memory:":
             self.store.inner.close()
-            self.store.inner = SqliteStore(self._db_path, **SCENARIO_STORE)
+            self.store.inner = self._open()
         self.engine = Engine(self.store, clock=self.clock, ids=self.ids, config=self.config)
         self.dispatcher = self._dispatcher("scenario-dispatcher-restarted")
+
+    def _open(self, fresh: bool = False) -> Store:
+        if self._postgres is None:
+            return SqliteStore(self._db_path, **SCENARIO_STORE)
+        url, schema = self._postgres
+        store = PostgresStore(url, schema=schema, durability="off")
+        if fresh:  # a run starts from an empty schema, as from a new file
+            store.drop_schema()
+            store.close()
+            store = PostgresStore(url, schema=schema, durability="off")
+        return store
+
+    @contextmanager
+    def source(self) -> Iterator[RunSource]:
+        """The run's tables, to export and check after play."""
+        inner = self.store.inner
+        if isinstance(inner, PostgresStore):
+            with inner.raw_connection() as conn:
+                yield PostgresSource(conn)
+        else:
+            assert isinstance(inner, SqliteStore)
+            yield SqliteSource(inner.raw_connection())
+
+
+def run_schema(db: str, scenario_name: str) -> tuple[str, str]:
+    """(url, schema) of a run on PostgreSQL: the URL's ``?schema=``, else ``run_<name>``."""
+    url, schema = split_schema(db)
+    return url, schema or "run_" + re.sub(r"[^a-z0-9_]", "_", scenario_name.lower())[:58]
 
 
 class Client:

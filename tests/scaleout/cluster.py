@@ -123,15 +123,17 @@ def create_retrying(
     body: dict[str, Any],
     first: int = 0,
     deadline_s: float = 120,
+    path: str = "/api/payments",
 ) -> httpx.Response:
     """A client that retries with the same key until an answer is final: on connection
-    errors, 5xx and ``idempotency_key_in_use``, the next server in turn, after a pause."""
+    errors, 5xx and ``idempotency_key_in_use``, the next server in turn, after a pause.
+    ``path`` posts elsewhere (``/api/payments/<id>/simulate``)."""
     deadline = time.monotonic() + deadline_s
     with httpx.Client(timeout=30) as http:
         for attempt in range(10_000):
             url = urls[(first + attempt) % len(urls)]
             try:
-                r = http.post(f"{url}/api/payments", json=body,
+                r = http.post(f"{url}{path}", json=body,
                               headers={**auth, "Idempotency-Key": key})  # fmt: skip
                 retry = r.status_code >= 500 or (
                     r.status_code == 409 and r.json().get("code") == "idempotency_key_in_use"

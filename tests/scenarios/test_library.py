@@ -13,9 +13,18 @@ LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
 FILES = discover(LIBRARY)
 
 
+@pytest.fixture(params=["sqlite-file", "postgres"])
+def run_db(request: pytest.FixtureRequest) -> str | None:
+    """Where a scenario plays: an SQLite file in the run's folder, or a PostgreSQL schema."""
+    if request.param == "postgres":
+        url, schema = request.getfixturevalue("postgres_schema")
+        return f"{url}?schema={schema}"
+    return None
+
+
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_scenario_passes_its_expectations(path: Path, tmp_path: Path) -> None:
-    result = run_scenario(load(path), tmp_path)
+def test_scenario_passes_its_expectations(path: Path, tmp_path: Path, run_db: str | None) -> None:
+    result = run_scenario(load(path), tmp_path, db=run_db)
     failed = [
         f"{e.spec.name}: expected {e.spec.op} {e.spec.value!r}, got {e.error or repr(e.actual)}"
         for e in result.expectations

@@ -71,6 +71,25 @@ def test_a_run_opens_in_duckdb_and_polars(tmp_path: Path) -> None:
         analysis.duckdb_run(tmp_path)
 
 
+def test_a_postgres_run_is_the_same_run(tmp_path: Path, postgres_schema: tuple[str, str]) -> None:
+    """The same file and seed on PostgreSQL: the same event log, audit heads and tables, and
+    it opens in DuckDB and Polars the same way."""
+    url, schema = postgres_schema
+    scenario = Scenario.model_validate(TRAFFIC)
+    on_file = run_scenario(scenario, tmp_path / "file")
+    on_pg = run_scenario(scenario, tmp_path / "pg", db=f"{url}?schema={schema}")
+    assert on_pg.event_log_sha256 == on_file.event_log_sha256
+    assert on_pg.audit_heads == on_file.audit_heads
+    assert on_pg.counts == on_file.counts
+    assert analysis.tables(on_pg.run_dir) == analysis.tables(on_file.run_dir)
+    for table in ("payments", "audit_log", "events", "deliveries", "delivery_attempts"):
+        order = ["seq"] if table == "deliveries" else ["id"]
+        pg = analysis.table(on_pg.run_dir, table).sort(order)
+        assert pg.equals(analysis.table(on_file.run_dir, table).sort(order)), table
+    sql = "SELECT status, count(*) AS n FROM payments GROUP BY 1 ORDER BY 1"
+    assert analysis.query(on_pg.run_dir, sql).equals(analysis.query(on_file.run_dir, sql))
+
+
 def test_failing_expectations_say_what_and_why(tmp_path: Path) -> None:
     scenario = Scenario.model_validate({
         "name": "expect", "tenants": [{"name": "a"}],
