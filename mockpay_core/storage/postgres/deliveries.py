@@ -22,9 +22,11 @@ DELIVERED: Final = DeliveryStatus.DELIVERED.value
 DEAD: Final = DeliveryStatus.DEAD.value
 
 # Per-payment order: a delivery waits while an earlier one of its payment is still open.
+# OFFSET 0 keeps this a per-candidate probe of deliveries_open: as an anti-join the planner
+# (with stale statistics on a growing queue) scanned every open delivery per candidate.
 _FIRST_OPEN: Final = (
     "NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.payment_id = d.payment_id"
-    f" AND o.seq < d.seq AND o.status IN ('{PENDING}', '{DELIVERING}'))"
+    f" AND o.seq < d.seq AND o.status IN ('{PENDING}', '{DELIVERING}') OFFSET 0)"
 )
 # Each branch walks its own partial index in time order and stops at ``limit``.
 _CLAIM_SQL: Final = f"""
