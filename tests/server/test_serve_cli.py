@@ -23,12 +23,24 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_serve(tmp_path: Path, workers: int) -> None:
+@pytest.mark.parametrize(
+    ("workers", "kind"), [(1, "sqlite-file"), (2, "sqlite-file"), (2, "postgres")]
+)
+def test_serve(
+    tmp_path: Path,
+    workers: int,
+    kind: str,
+    request: pytest.FixtureRequest,
+) -> None:
     port = _port()
     env = {**os.environ, "MOCKPAY_ADMIN_TOKEN": ADMIN}
+    db_flag = ["--db", str(tmp_path / "s.db")]
+    if kind == "postgres":  # named by the environment, as in a deployment
+        url, schema = request.getfixturevalue("postgres_schema")
+        env["MOCKPAY_DATABASE_URL"] = f"{url}?schema={schema}"
+        db_flag = []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mockpay_core.cli", "serve", "--db", str(tmp_path / "s.db"),
+        [sys.executable, "-m", "mockpay_core.cli", "serve", *db_flag,
          "--port", str(port), "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
@@ -57,6 +69,8 @@ def test_serve(tmp_path: Path, workers: int) -> None:
             f"{url}/api/admin/metrics", headers={"Authorization": f"Bearer {ADMIN}"}
         )
         assert metrics.json()["payments"]["total"] == 1
+        if kind == "postgres":
+            assert not (tmp_path / "s.db").exists()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
