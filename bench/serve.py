@@ -28,6 +28,9 @@ latencies, the server's CPU time per request (its process and children, from /pr
 
 ``--workers N`` then runs creates and lists again against ``mockpay serve --workers N``;
 ``--profile`` samples ours with py-spy (``pip install py-spy``) during one more create run.
+
+``--db postgres [--servers 1,2,4] [--postgres-url URL]`` measures creates on PostgreSQL
+with that many server processes instead, next to SQLite's one process (bench/scaleout.py).
 """
 
 import os
@@ -316,6 +319,18 @@ def register(base: str, name: str) -> Tenant:
 
 
 def payments_by_status(db: str, tenant_id: str) -> Counter[str]:
+    if db.startswith(("postgresql://", "postgres://")):
+        import psycopg
+
+        from mockpay_core.storage.postgres.store import split_schema
+
+        url, schema = split_schema(db)
+        with psycopg.connect(url, options=f"-c search_path={schema}") as pg:
+            rows = pg.execute(
+                "SELECT status, count(*) FROM payments WHERE tenant_id = %s GROUP BY status",
+                (tenant_id,),
+            ).fetchall()
+            return Counter(dict(rows))
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         rows = conn.execute(
             "SELECT status, count(*) FROM payments WHERE tenant_id = ? GROUP BY status",
@@ -697,12 +712,31 @@ def parse_args() -> argparse.Namespace:
         help="then also `mockpay serve --workers N`: creates and lists (default 0: not run)",
     )  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="also py-spy one create run")
+    parser.add_argument(
+        "--db", choices=("sqlite", "postgres"), default="sqlite",
+        help="postgres: creates on PostgreSQL by server count, next to SQLite's one process",
+    )  # fmt: skip
+    parser.add_argument(
+        "--servers",
+        type=lambda text: sorted({int(c) for c in text.split(",") if c}),
+        default=[1, 2, 4],
+        help="with --db postgres: server process counts (default 1,2,4)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        help="with --db postgres (default: env MOCKPAY_DATABASE_URL, MOCKPAY_TEST_POSTGRES_URL,"
+        " else postgresql://postgres@127.0.0.1:5432/test); the schema bench_serve is dropped",
+    )
     parser.add_argument("--serve-bare", metavar="DB", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     ok = 1 <= args.duration <= 600 and args.connections and args.workers in (0, *range(2, 17))
+    ok = ok and all(1 <= n <= 16 for n in args.servers) and bool(args.servers)
     if not (ok and all(1 <= c <= 1024 for c in args.connections)):
-        parser.error("--duration is 1..600, --connections 1..1024 each, --workers 0 or 2..16")
+        parser.error(
+            "--duration is 1..600, --connections 1..1024 each, --workers 0 or 2..16,"
+            " --servers 1..16 each"
+        )
     return args
 
 
@@ -787,7 +821,12 @@ def main() -> None:
         sys.exit("wrk not found: apt-get install wrk (Debian, Ubuntu) or brew install wrk")
     print(versions(), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        run(args, tmp)
+        if args.db == "postgres":
+            from scaleout import run_postgres
+
+            run_postgres(args, tmp)
+        else:
+            run(args, tmp)
 
 
 if __name__ == "__main__":
