@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from typing import Any
 
 import pytest
 import standardwebhooks
@@ -232,13 +234,23 @@ def test_clock_control_on_a_simulated_server(live_simulated: Live, live: Live) -
     assert (r.status_code, r.json()["code"]) == (409, "clock_not_simulated")
 
 
+def access(caplog: pytest.LogCaptureFixture) -> list[Any]:
+    return [r for r in caplog.records if r.name == "mockpay.access"]
+
+
 def test_one_structured_log_line_per_request(live: Live, caplog: pytest.LogCaptureFixture) -> None:
     auth, tenant = live.tenant()
     with caplog.at_level(logging.INFO, logger="mockpay.access"):
         created = create(live, auth, "logged")
         live.http.get(f"/api/payments/{created['payment_id']}", headers=auth)
-    lines = [r.fields for r in caplog.records if r.name == "mockpay.access"]  # type: ignore[attr-defined]
-    post, get = lines[-2:]
+        # The line is logged once the response is sent: the client can read it first.
+        deadline = time.monotonic() + 5
+        while not any(r.fields["method"] == "GET" for r in access(caplog)):
+            assert time.monotonic() < deadline, "no access log line"
+            time.sleep(0.01)
+    lines = [r.fields for r in access(caplog)]
+    post = next(f for f in lines if (f["method"], f["path"]) == ("POST", "/api/payments"))
+    get = next(f for f in lines if f["method"] == "GET")
     assert (post["method"], post["status"], post["payment_id"]) == (
         "POST",
         201,
@@ -246,5 +258,5 @@ def test_one_structured_log_line_per_request(live: Live, caplog: pytest.LogCaptu
     )
     assert get["tenant_id"] == tenant["tenant_id"] and get["payment_id"] == created["payment_id"]
     assert post["request_id"] and post["duration_ms"] >= 0
-    line = json.loads(JsonLines().format(caplog.records[-1]))
+    line = json.loads(JsonLines().format(access(caplog)[-1]))
     assert line["logger"] == "mockpay.access" and line["status"] == 200

@@ -15,9 +15,9 @@ Waits are bounded by ``lock_timeout`` (``busy_timeout_s``): then ``StorageBusy``
 deadlock or a serialization failure; both are safe to retry. Readers run in a REPEATABLE
 READ, READ ONLY transaction: one snapshot, no locks.
 
-``durability="off"`` (``synchronous_commit=off``) lets COMMIT return before the WAL is
-flushed: a PostgreSQL crash may then lose the last moment of commits (never corrupt them);
-for throwaway simulation runs and tests.
+``durability`` is "full" (the default: COMMIT waits for the WAL flush) or "normal"/"off"
+(``synchronous_commit=off``, as SQLite's ``normal``: a crash of our process loses nothing,
+a crash of PostgreSQL may lose the last moment of commits, never corrupting them).
 
 Migrations run on open under an advisory lock, so processes starting together apply each
 once. ``schema`` (or ``?schema=`` in the URL) puts the tables in a schema of their own,
@@ -105,7 +105,7 @@ class PostgresStore:
         schema: str | None = None,
         busy_timeout_s: float = BUSY_TIMEOUT_S_DEFAULT,
         pool_size: int = POOL_SIZE_DEFAULT,
-        durability: Literal["full", "off"] = "full",
+        durability: Literal["full", "normal", "off"] = "full",
     ) -> None:
         url, in_url = split_schema(url)
         schema = schema or in_url
@@ -113,11 +113,11 @@ class PostgresStore:
             raise ValueError("schema is a lower-case SQL identifier")
         if not 1 <= pool_size <= 200:
             raise ValueError("pool_size is 1 to 200")
-        if durability not in ("full", "off"):
-            raise ValueError("durability is full or off")
+        if durability not in ("full", "normal", "off"):
+            raise ValueError("durability is one of full, normal, off")
         self.url, self.schema = url, schema
         options = f"-c TimeZone=UTC -c lock_timeout={int(busy_timeout_s * 1000)}"
-        if durability == "off":  # COMMIT does not wait for the WAL flush
+        if durability != "full":  # COMMIT does not wait for the WAL flush
             options += " -c synchronous_commit=off"
         if schema is not None:
             options += f" -c search_path={schema}"
