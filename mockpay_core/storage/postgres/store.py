@@ -184,5 +184,9 @@ class PostgresStore:
         with translate_errors(), self._pool.connection() as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
 
+    def flush(self) -> None:
+        """Nothing to do: every unit of work commits by itself (group commit is SQLite's,
+        for scenario runs; the runner flushes whichever store it has)."""
+
     def close(self) -> None:
         self._pool.close()
