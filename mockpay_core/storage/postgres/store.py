@@ -123,7 +123,11 @@ class PostgresStore:
             options += f" -c search_path={schema}"
         with translate_errors():
             if schema is not None:
-                with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as c:
+                with (
+                    psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S) as c,
+                    c.transaction(),
+                ):  # IF NOT EXISTS alone races: under the migrations' lock
+                    c.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (schema,))
                     c.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             self._pool = psycopg_pool.ConnectionPool(
                 url,
