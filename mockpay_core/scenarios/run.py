@@ -117,6 +117,7 @@ def play(world: World, planner: Planner, client: Client, progress: Progress | No
         when, _, action = heapq.heappop(world.agenda)
         world.advance_to(when)
         action()
+        world.changed()
         done += 1
         if progress and done % PROGRESS_EVERY == 0:
             progress(done, planner.planned, world.clock.now())
@@ -140,10 +141,8 @@ def run_scenario(
         world.engine.create_fraud_rule(rule)
     play(world, planner, client, progress)
     world.log.flush()
-
-    sqlite = world.store.inner
-    assert hasattr(sqlite, "raw_connection")
-    conn = sqlite.raw_connection()
+    world.sqlite.flush()
+    conn = world.sqlite.raw_connection()
     for fault in scenario.faults:
         if fault.kind == "tamper_audit" and fault.sql:
             _tamper(conn, fault.sql)

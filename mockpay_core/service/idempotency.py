@@ -76,7 +76,7 @@ def run(
                 )
             if not stored.succeeded:
                 raise error_from_record(stored.response)
-            return Outcome(decode(stored.response), replayed=True)
+            return Outcome(decode(stored.response), replayed=True, data=stored.response)
         try:
             with uow.savepoint():
                 value = execute(uow, now)
@@ -100,4 +100,4 @@ def run(
         )
     if error is not None:
         raise error
-    return Outcome(value)
+    return Outcome(value, data=response)
