@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from mockpay_core import Engine, SimulatedClock, SystemClock
 from mockpay_core.storage.sqlite import SqliteStore
 from server import errors
+from server.keycache import KeyCache
 from server.middleware import RequestMiddleware
 from server.ratelimit import RateLimiter
 from server.routers import admin, auth, payments
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.admin_token = settings.admin_token or secrets.token_urlsafe(24)
     app.state.run_due = run_due
     app.state.ratelimiter = RateLimiter(engine.clock)
+    app.state.keys = KeyCache()
     errors.install(app)
     for router in (auth.router, payments.router, admin.router):
         app.include_router(router)

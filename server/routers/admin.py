@@ -78,8 +78,12 @@ class TierBody(BaseModel):
 
 
 @router.patch("/users/{tenant_id}", summary="Set a tenant's rate-limit tier")
-def set_tier(tenant_id: str, body: TierBody, _: Admin_, e: Engine_) -> dict[str, Any]:
-    return wire.tenant(e.set_rate_limit_tier(tenant_id, body.rate_limit_tier))
+def set_tier(
+    request: Request, tenant_id: str, body: TierBody, _: Admin_, e: Engine_
+) -> dict[str, Any]:
+    changed = e.set_rate_limit_tier(tenant_id, body.rate_limit_tier)
+    request.app.state.keys.forget(tenant_id)
+    return wire.tenant(changed)
 
 
 @router.get("/fraud-rules", summary="Every fraud rule")
