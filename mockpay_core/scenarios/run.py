@@ -142,7 +142,11 @@ def run_scenario(
     play(world, planner, client, progress)
     world.log.flush()
     world.sqlite.flush()
+    world.receivers.clear()  # their dedupe sets are in the received table by now
+    world.transport.receivers.clear()
     conn = world.sqlite.raw_connection()
+    conn.execute(f"PRAGMA cache_size=-{export.SQLITE_CACHE_KIB}")  # DuckDB's turn for memory
+    conn.execute("PRAGMA shrink_memory")
     for fault in scenario.faults:
         if fault.kind == "tamper_audit" and fault.sql:
             _tamper(conn, fault.sql)
