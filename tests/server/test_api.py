@@ -253,8 +253,9 @@ def test_one_structured_log_line_per_request(live: Live, caplog: pytest.LogCaptu
 def test_a_rotated_secret_and_a_new_tier_show_at_once(live: Live) -> None:
     """The server caches API keys; what this process changes is never served stale."""
     auth, tenant = live.tenant("Rotating Dev")
-    assert live.http.get("/api/auth/me", headers=auth).json()["webhook_secret"] == (
-        tenant["webhook_secret"]
+    assert (
+        live.http.get("/api/auth/me", headers=auth).json()["webhook_secret"]
+        == (tenant["webhook_secret"])
     )
     rotated = live.http.post("/api/auth/rotate-secret", headers=auth).json()
     me = live.http.get("/api/auth/me", headers=auth).json()
