@@ -80,6 +80,7 @@ class ServerInfo:
     @classmethod
     def fetch(cls, api: RemoteEngine) -> ServerInfo:
         clock = api.admin("GET", "/clock")
+        # Fraud rules of no tenant ("-"): only those for every tenant come back.
         page = api.admin("GET", "/export/fraud_rules", params={"tenant_id": "-", "limit": 1000})
         names = [c for c, _ in page["columns"]]
         rules = [dict(zip(names, row, strict=True)) for row in page["rows"]]
