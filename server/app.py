@@ -17,12 +17,13 @@ from typing import Any
 from fastapi import FastAPI
 
 from mockpay_core import Engine, SimulatedClock, SystemClock
+from mockpay_core.config import EngineConfig
 from mockpay_core.storage.sqlite import SqliteStore
 from server import errors
 from server.keycache import KeyCache
 from server.middleware import RequestMiddleware
 from server.ratelimit import RateLimiter
-from server.routers import admin, auth, payments
+from server.routers import admin, auth, export, payments
 from server.settings import Settings
 
 log = logging.getLogger("mockpay.server")
@@ -31,7 +32,8 @@ BACKGROUND_TICK_S = 0.2
 
 def _engine(settings: Settings) -> Engine:
     clock = SimulatedClock() if settings.clock == "simulated" else SystemClock()
-    return Engine(SqliteStore(settings.db), clock=clock)
+    config = EngineConfig(seed_default_fraud_rules=settings.default_fraud_rules)
+    return Engine(SqliteStore(settings.db), clock=clock, config=config)
 
 
 def from_environment() -> FastAPI:
@@ -93,7 +95,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.ratelimiter = RateLimiter(engine.clock)
     app.state.keys = KeyCache()
     errors.install(app)
-    for router in (auth.router, payments.router, admin.router):
+    for router in (auth.router, payments.router, admin.router, export.router):
         app.include_router(router)
 
     app.add_middleware(RequestMiddleware, body_bytes_max=settings.body_bytes_max)

@@ -8,11 +8,17 @@ Tenants are exported without their webhook secrets or api-key hashes.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import duckdb
 import polars as pl
+
+from mockpay_core.scenarios import tables
+from mockpay_core.scenarios.tables import ENGINE_TABLES, Columns
+
+__all__ = ["ENGINE_TABLES", "copy_table", "create_table", "finish_table", "insert_rows"]
 
 CHUNK_ROWS: Final = 50_000
 # Bounded memory for million-row runs (peak RSS <= 1 GB): DuckDB spills to disk beyond its
@@ -24,19 +30,6 @@ DUCKDB_CONFIG: Final[dict[str, str | bool | int | float | list[str]]] = {
 SQLITE_CACHE_KIB: Final = 8 * 1024
 _POLARS = {"INTEGER": pl.Int64, "REAL": pl.Float64, "TEXT": pl.String}
 _DUCK = {"INTEGER": "BIGINT", "REAL": "DOUBLE", "TEXT": "VARCHAR"}
-ENGINE_TABLES: Final = {
-    "tenants": "id, name, email, rate_limit_tier, created_at",
-    "payments": "*",
-    "refunds": "*",
-    "disputes": "*",
-    "audit_log": "*",
-    "events": "*",
-    "deliveries": "*",
-    "delivery_attempts": "*",
-    "fraud_rules": "*",
-    "fraud_decisions": "*",
-    "idempotency_keys": "tenant_id, key, operation, fingerprint, succeeded, created_at, expires_at",
-}
 
 
 # SQLite keeps booleans as 0/1; these columns become BOOLEAN (so `bool_and(ok)` works).
@@ -47,36 +40,41 @@ def _is_time(column: str) -> bool:
     return column.endswith("_at")
 
 
-def _columns(conn: sqlite3.Connection, table: str, wanted: str) -> list[tuple[str, str]]:
-    info = [
-        (row[1], (row[2] or "TEXT").upper()) for row in conn.execute(f"PRAGMA table_info({table})")
-    ]
-    if wanted != "*":
-        keep = [c.strip() for c in wanted.split(",")]
-        info = [c for c in info if c[0] in keep]
-    return [(name, kind if kind in _POLARS else "TEXT") for name, kind in info]
-
-
 def copy_table(
     conn: sqlite3.Connection, table: str, wanted: str, duck: duckdb.DuckDBPyConnection
 ) -> int:
     """Stream one SQLite table into a DuckDB table of the same name; rows copied."""
-    columns = _columns(conn, table, wanted)
-    schema = {name: _POLARS[kind] for name, kind in columns}
-    duck.execute(f'DROP TABLE IF EXISTS "{table}"')
-    duck.execute(
-        f'CREATE TABLE "{table}" (' + ", ".join(f'"{n}" {_DUCK[k]}' for n, k in columns) + ")"
-    )
+    columns = tables.table_columns(conn, table, wanted)
+    create_table(duck, table, columns)
     quoted = ", ".join(f'"{name}"' for name, _ in columns)
     cursor = conn.execute(f"SELECT {quoted} FROM {table}")
     copied = 0
     while rows := cursor.fetchmany(CHUNK_ROWS):
-        # Polars builds the columns from the rows in Rust: twice as fast as Python lists.
-        chunk = pl.DataFrame(rows, schema=schema, orient="row")
-        duck.register("chunk", chunk)
-        duck.execute(f'INSERT INTO "{table}" SELECT * FROM chunk')
-        duck.unregister("chunk")
+        insert_rows(duck, table, columns, rows)
         copied += len(rows)
+    finish_table(duck, table, columns)
+    return copied
+
+
+def create_table(duck: duckdb.DuckDBPyConnection, table: str, columns: Columns) -> None:
+    duck.execute(f'DROP TABLE IF EXISTS "{table}"')
+    duck.execute(
+        f'CREATE TABLE "{table}" (' + ", ".join(f'"{n}" {_DUCK[k]}' for n, k in columns) + ")"
+    )
+
+
+def insert_rows(
+    duck: duckdb.DuckDBPyConnection, table: str, columns: Columns, rows: Sequence[Any]
+) -> None:
+    # Polars builds the columns from the rows in Rust: twice as fast as Python lists.
+    chunk = pl.DataFrame(rows, schema={n: _POLARS[k] for n, k in columns}, orient="row")
+    duck.register("chunk", chunk)
+    duck.execute(f'INSERT INTO "{table}" SELECT * FROM chunk')
+    duck.unregister("chunk")
+
+
+def finish_table(duck: duckdb.DuckDBPyConnection, table: str, columns: Columns) -> None:
+    """Text times become TIMESTAMP, 0/1 flags BOOLEAN."""
     for name, _ in columns:
         if _is_time(name):
             duck.execute(
@@ -85,7 +83,6 @@ def copy_table(
             )
         elif name in BOOLEAN_COLUMNS:
             duck.execute(f'ALTER TABLE "{table}" ALTER "{name}" TYPE BOOLEAN')
-    return copied
 
 
 def write_parquet(duck: duckdb.DuckDBPyConnection, run_dir: Path) -> None:

@@ -9,7 +9,7 @@ import operator
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -18,10 +18,12 @@ from typing import Any
 
 import duckdb
 
+from mockpay_core.domain.audit import ChainVerification
 from mockpay_core.scenarios import export
 from mockpay_core.scenarios.model import ExpectationSpec, Scenario
 from mockpay_core.scenarios.plan import Planner
 from mockpay_core.scenarios.runner import Client, World, apply_fault
+from mockpay_core.scenarios.target import Target
 
 Progress = Callable[[int, int, datetime], None]  # done, planned, simulated time
 PROGRESS_EVERY = 5_000
@@ -87,13 +89,19 @@ def check(con: duckdb.DuckDBPyConnection, specs: list[ExpectationSpec]) -> list[
     return results
 
 
-def _event_log_digest(conn: sqlite3.Connection) -> str:
+EVENT_LOG_SQL = "SELECT id, type, payload, created_at FROM events ORDER BY created_at, id"
+
+
+def event_log_digest(rows: Iterable[Sequence[str]]) -> str:
+    """A fingerprint of the event log: the same scenario and seed give the same one."""
     h = hashlib.sha256()
-    for row in conn.execute(
-        "SELECT id, type, payload, created_at FROM events ORDER BY created_at, id"
-    ):
+    for row in rows:
         h.update("|".join(row).encode() + b"\n")
     return h.hexdigest()
+
+
+def _event_log_digest(conn: sqlite3.Connection) -> str:
+    return event_log_digest(conn.execute(EVENT_LOG_SQL))
 
 
 def _tamper(conn: sqlite3.Connection, sql: str) -> None:
@@ -103,7 +111,7 @@ def _tamper(conn: sqlite3.Connection, sql: str) -> None:
     conn.executescript(sql)
 
 
-def play(world: World, planner: Planner, client: Client, progress: Progress | None) -> None:
+def play(world: Target, planner: Planner, client: Client, progress: Progress | None) -> None:
     s = world.scenario
     for phase in s.phases:
         planner.phase(phase)
@@ -164,31 +172,43 @@ def run_scenario(
             export.copy_table(conn, table, columns, duck)
         for table in ("client_requests", "received"):
             export.copy_table(world.log.conn, table, "*", duck)
-        duck.execute(
-            "CREATE TABLE audit_verification (tenant VARCHAR, tenant_id VARCHAR, ok BOOLEAN,"
-            " rows_checked BIGINT, broken_seq BIGINT, broken_row_id VARCHAR, reason VARCHAR)"
-        )
-        duck.executemany(
-            "INSERT INTO audit_verification VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(n, tid, v.ok, v.rows_checked, v.broken_seq, v.broken_row_id, v.reason)
-             for n, tid, v in verification],
-        )  # fmt: skip
-        result.wall_s = time.perf_counter() - started
-        duck.execute(
-            "CREATE TABLE run_info AS SELECT ? AS name, ? AS seed, ? AS simulated_start,"
-            " ? AS simulated_end, ? AS wall_s, ? AS event_log_sha256",
-            [scenario.name, scenario.seed, scenario.clock.start.replace(tzinfo=None),
-             result.simulated_end.replace(tzinfo=None), result.wall_s, result.event_log_sha256],
-        )  # fmt: skip
-        result.expectations = check(duck, scenario.expectations)
-        result.counts = _counts(duck)
-        export.write_parquet(duck, run_dir)
+        report_run(duck, result, verification, started)
     finally:
         duck.close()
         world.dispatcher.close()
         world.log.close()
         world.store.close()
     return result
+
+
+def report_run(
+    duck: duckdb.DuckDBPyConnection,
+    result: RunResult,
+    verification: list[tuple[str, str, ChainVerification]],
+    started: float,
+) -> None:
+    """With the run's tables in ``duck``: add ``audit_verification`` and ``run_info``, check
+    the expectations, count, and write the Parquet files."""
+    scenario = result.scenario
+    duck.execute(
+        "CREATE TABLE audit_verification (tenant VARCHAR, tenant_id VARCHAR, ok BOOLEAN,"
+        " rows_checked BIGINT, broken_seq BIGINT, broken_row_id VARCHAR, reason VARCHAR)"
+    )
+    duck.executemany(
+        "INSERT INTO audit_verification VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(n, tid, v.ok, v.rows_checked, v.broken_seq, v.broken_row_id, v.reason)
+         for n, tid, v in verification],
+    )  # fmt: skip
+    result.wall_s = time.perf_counter() - started
+    duck.execute(
+        "CREATE TABLE run_info AS SELECT ? AS name, ? AS seed, ? AS simulated_start,"
+        " ? AS simulated_end, ? AS wall_s, ? AS event_log_sha256",
+        [scenario.name, scenario.seed, scenario.clock.start.replace(tzinfo=None),
+         result.simulated_end.replace(tzinfo=None), result.wall_s, result.event_log_sha256],
+    )  # fmt: skip
+    result.expectations = check(duck, scenario.expectations)
+    result.counts = _counts(duck)
+    export.write_parquet(duck, result.run_dir)
 
 
 def _counts(duck: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:

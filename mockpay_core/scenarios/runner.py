@@ -15,7 +15,6 @@ import functools
 import heapq
 import itertools
 import random
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,8 +34,9 @@ from mockpay_core.engine import Engine
 from mockpay_core.errors import MockPayError, StorageBusy
 from mockpay_core.ids import SeededIds
 from mockpay_core.scenarios.faults import FaultyStore, SimulatedCrash
-from mockpay_core.scenarios.model import FaultSpec, Scenario
+from mockpay_core.scenarios.model import FaultSpec, Scenario, TenantSpec
 from mockpay_core.scenarios.requests import Request, RequestLog
+from mockpay_core.scenarios.target import Action, Target
 from mockpay_core.storage.sqlite import SqliteStore
 
 POLL: Final = timedelta(milliseconds=200)  # how often a worker looks for due webhooks
@@ -49,7 +49,6 @@ BATCH_SIZE: Final = 200
 SCENARIO_STORE: Final[dict[str, Any]] = {
     "durability": "off", "journal": "memory", "cache_mb": 128, "group_commit": 200,
 }  # fmt: skip
-Action = Callable[[], None]
 
 
 class ScenarioError(ValueError):
@@ -115,8 +114,15 @@ class World:
         return self._due
 
     @staticmethod
+    def tenant_email(spec: TenantSpec) -> str:
+        return spec.email or f"{spec.name}@scenario.test"
+
+    @staticmethod
     def url(receiver: str) -> str:
         return f"http://{receiver}.receiver.test/webhooks"
+
+    def flush(self) -> None:
+        self.sqlite.flush()
 
     def _dispatcher(self, owner: str) -> Dispatcher:
         return self.engine.dispatcher(
@@ -183,7 +189,7 @@ class World:
 class Client:
     """Sends requests for the scenario's simulated clients: logs, retries, follows up."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: Target) -> None:
         self.w = world
         self.crash_next = 0
         self.busy_next = 0
@@ -208,17 +214,20 @@ class Client:
 
         for _ in requests:
             self._arm_faults()
-        self.w.sqlite.flush()  # the threads' own connections must see every write so far
+        self.w.flush()  # the threads' own connections must see every write so far
         with ThreadPoolExecutor(max_workers=min(concurrency, len(requests))) as pool:
             results = list(pool.map(attempt, requests))
         for req, result in zip(requests, results, strict=True):
             self.settle(req, result)
 
     def _arm_faults(self) -> None:
+        if not (self.crash_next or self.busy_next):
+            return
+        assert isinstance(self.w, World), "faults are played in process only"
         if self.crash_next:
             self.crash_next -= 1
             self.w.store.crash_next += 1
-        elif self.busy_next:
+        else:
             self.busy_next -= 1
             self.w.store.busy_next += 1
 
@@ -245,13 +254,15 @@ class Client:
             req.then(result)
 
 
-def apply_fault(world: World, client: Client, fault: FaultSpec) -> None:
+def apply_fault(world: Target, client: Client, fault: FaultSpec) -> None:
+    if fault.kind == "clock_jump":
+        world.advance_to(world.clock.now() + fault.by)
+        world.engine.run_due()
+        return
+    assert isinstance(world, World), "crashes and a busy database are played in process only"
     if fault.kind == "crash":
         world.doomed_dispatch = True  # the worker dies with its next batch unrecorded
         client.crash_next += 1  # the next request dies before COMMIT
         world.restart()
     elif fault.kind == "database_busy":
         client.busy_next += fault.count
-    elif fault.kind == "clock_jump":
-        world.advance_to(world.clock.now() + fault.by)
-        world.engine.run_due()
