@@ -45,7 +45,7 @@ from mockpay_core.scenarios.run import (
     play,
     report_run,
 )
-from mockpay_core.scenarios.runner import POLL, Client, ScenarioError
+from mockpay_core.scenarios.runner import POLL, Client, ScenarioError, next_stop
 from mockpay_core.scenarios.tables import Columns
 from mockpay_core.scenarios.target import Action
 
@@ -214,9 +214,7 @@ class RemoteWorld:
         for _ in range(STOPS_MAX):
             delivery, expiry = self.due_times()
             now = self.clock.now()
-            polled = None if delivery is None else max(delivery, self.last_poll + POLL)
-            stops = [t for t in (expiry, polled) if t is not None]
-            stop = max(min(stops), now) if stops else None
+            stop = next_stop(delivery, expiry, now, self.last_poll)
             if stop is None or stop > when:
                 if now >= when:
                     return

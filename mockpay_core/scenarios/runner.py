@@ -51,6 +51,16 @@ SCENARIO_STORE: Final[dict[str, Any]] = {
 }  # fmt: skip
 
 
+def next_stop(
+    delivery: datetime | None, expiry: datetime | None, now: datetime, last_poll: datetime
+) -> datetime | None:
+    """Where a clock driver must stop next: the next expiry, or the next webhook due as a
+    worker polling every ``POLL`` since ``last_poll`` would see it; never before ``now``."""
+    polled = None if delivery is None else max(delivery, last_poll + POLL)
+    stops = [t for t in (expiry, polled) if t is not None]
+    return max(min(stops), now) if stops else None
+
+
 class ScenarioError(ValueError):
     """A scenario that is valid on paper but cannot be played (e.g. an unknown payment)."""
 
@@ -143,9 +153,7 @@ class World:
         for _ in range(10_000_000):
             delivery, expiry = self.due_times()
             now = self.clock.now()
-            polled = None if delivery is None else max(delivery, self.last_poll + POLL)
-            stops = [t for t in (expiry, polled) if t is not None]
-            stop = max(min(stops), now) if stops else None
+            stop = next_stop(delivery, expiry, now, self.last_poll)
             if stop is None or stop > when:
                 if now >= when:
                     return
