@@ -29,7 +29,12 @@ def _parser() -> argparse.ArgumentParser:
         " run_<name>, or the URL's ?schema=, emptied first)",
     )
     run.add_argument(
-        "--target", default="engine", help="engine (in process); a live server URL comes next"
+        "--target", default="engine",
+        help="engine (in process, the default) or a live server's URL, e.g. http://127.0.0.1:3000"
+        " (started with --clock simulated)",
+    )  # fmt: skip
+    run.add_argument(
+        "--admin-token", help="the admin token of the --target server (env MOCKPAY_ADMIN_TOKEN)"
     )
     scenario = sub.add_parser("scenario", help="scenario files: schema, validate")
     scenario_sub = scenario.add_subparsers(dest="scenario_command", required=True)

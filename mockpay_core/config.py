@@ -35,6 +35,9 @@ class EngineConfig(BaseModel):
     """An authorization not captured within this time expires to ``canceled``."""
     idempotency_ttl_s: Annotated[int, Field(gt=0, le=30 * DAY_S)] = DAY_S
     """After this, an idempotency key starts a new request."""
+    idempotency: bool = True
+    """False ignores every idempotency key: a teaching switch (notebook 2) that shows the
+    double charges concurrent retries cause without it. Never turn it off for real clients."""
     default_rate_limit_tier: Annotated[str, Field(min_length=1, max_length=50)] = "standard"
     seed_default_fraud_rules: bool = True
     """Install the original's two rules the first time a database is opened."""

@@ -17,11 +17,13 @@ from typing import Any
 from fastapi import FastAPI
 
 from mockpay_core import Engine, SimulatedClock, SystemClock
+from mockpay_core.config import EngineConfig
 from mockpay_core.storage.open import open_store
 from server import errors
+from server.keycache import KeyCache
 from server.middleware import RequestMiddleware
 from server.ratelimit import RateLimiter
-from server.routers import admin, auth, payments
+from server.routers import admin, auth, export, payments
 from server.settings import Settings
 
 log = logging.getLogger("mockpay.server")
@@ -30,7 +32,8 @@ BACKGROUND_TICK_S = 0.2
 
 def _engine(settings: Settings) -> Engine:
     clock = SimulatedClock() if settings.clock == "simulated" else SystemClock()
-    return Engine(open_store(settings.db), clock=clock)
+    config = EngineConfig(seed_default_fraud_rules=settings.default_fraud_rules)
+    return Engine(open_store(settings.db), clock=clock, config=config)
 
 
 def from_environment() -> FastAPI:
@@ -90,8 +93,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.admin_token = settings.admin_token or secrets.token_urlsafe(24)
     app.state.run_due = run_due
     app.state.ratelimiter = RateLimiter(engine.clock)
+    app.state.keys = KeyCache()
     errors.install(app)
-    for router in (auth.router, payments.router, admin.router):
+    for router in (auth.router, payments.router, admin.router, export.router):
         app.include_router(router)
 
     app.add_middleware(RequestMiddleware, body_bytes_max=settings.body_bytes_max)

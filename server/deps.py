@@ -6,10 +6,12 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
 from mockpay_core import Engine, Tenant
 from mockpay_core.errors import AuthenticationError
 from server.errors import Forbidden
+from server.keycache import KeyCache
 
 BEARER = "bearer "
 
@@ -28,14 +30,18 @@ async def bearer(authorization: Annotated[str | None, Header()] = None) -> str |
     return authorization[len(BEARER) :].strip()
 
 
-def tenant(
+async def tenant(
     request: Request,
     key: Annotated[str | None, Depends(bearer)],
     eng: Annotated[Engine, Depends(engine)],
 ) -> Tenant:
     if key is None:
         raise AuthenticationError("API key missing")
-    found = eng.authenticate(key)
+    cache: KeyCache = request.app.state.keys
+    found = cache.get(key)
+    if found is None:
+        found = await run_in_threadpool(eng.authenticate, key)
+        cache.put(key, found)
     request.state.tenant_id = found.id
     request.state.api_key = key
     request.state.ratelimit = request.app.state.ratelimiter.check(found.id, found.rate_limit_tier)

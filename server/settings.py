@@ -27,5 +27,7 @@ class Settings(BaseSettings):
     """The outcome model: settle pending payments this old automatically (off when unset)."""
     settle_success_p: Annotated[float, Field(ge=0, le=1)] = 1.0
     """... succeeding with this probability, failing (card_declined) otherwise."""
+    default_fraud_rules: bool = True
+    """Install the original's two fraud rules (for every tenant) in a new database."""
     deliver_webhooks: bool = True
     """Run webhook delivery inside the server process (``mockpay worker`` does it otherwise)."""

@@ -21,13 +21,18 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Final
 
 import httpx
 
 from mockpay_core.clock import Clock
 from mockpay_core.config import DeliveryConfig
-from mockpay_core.delivery.transport import GuardedTransport, post, refused_by_guard
+from mockpay_core.delivery.transport import (
+    LATENCY_EXTENSION,
+    GuardedTransport,
+    HttpxPoster,
+    WebhookPoster,
+    refused_by_guard,
+)
 from mockpay_core.domain.delivery import Attempt, Claim, signing_secrets
 from mockpay_core.domain.retry import (
     AttemptResult,
@@ -39,18 +44,6 @@ from mockpay_core.domain.retry import (
 from mockpay_core.domain.signing import delivery_headers
 from mockpay_core.ids import IdSource
 from mockpay_core.storage.protocol import Store
-
-EXCERPT_BYTES: Final = 1024
-LATENCY_EXTENSION: Final = "mockpay_latency_s"  # simulated receivers report latency here
-
-
-def _excerpt(response: httpx.Response) -> str:
-    taken = b""
-    for chunk in response.iter_bytes(EXCERPT_BYTES):
-        taken += chunk
-        if len(taken) >= EXCERPT_BYTES:
-            break
-    return taken[:EXCERPT_BYTES].decode("utf-8", "replace")
 
 
 def _last_error(attempt: Attempt) -> str | None:
@@ -81,20 +74,21 @@ class Dispatcher:
         ids: IdSource,
         *,
         config: DeliveryConfig | None = None,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx.BaseTransport | WebhookPoster | None = None,
         rng: random.Random | None = None,
         owner: str | None = None,
         timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.config = config or DeliveryConfig()
         self._store, self._clock, self._ids, self._timer = store, clock, ids, timer
-        self._transport = transport or GuardedTransport(self.config.address_policy)
+        transport = transport or GuardedTransport(self.config.address_policy)
+        self._poster = transport if isinstance(transport, WebhookPoster) else HttpxPoster(transport)
         self._rng = rng or random.Random()
         self.owner = owner or f"dispatcher-{ids.uuid()}"
         self._stop = threading.Event()
 
     def close(self) -> None:
-        self._transport.close()
+        self._poster.close()
 
     def run_once(self, *, record: bool = True) -> int:
         """One batch: claim, send, record. Returns how many attempts were made.
@@ -167,17 +161,12 @@ class Dispatcher:
         headers = delivery_headers(claim.event_id, sent_at, body, secrets)
         started = self._timer()
         try:
-            resp = post(self._transport, claim.url, body, headers, self.config.timeout_s)
-            try:
-                excerpt = _excerpt(resp)
-            finally:
-                resp.close()
-            retry_after = parse_retry_after(resp.headers.get("retry-after"), sent_at)
-            result = AttemptResult(resp.status_code, retry_after_s=retry_after)
-            latency = resp.extensions.get(LATENCY_EXTENSION)
+            reply = self._poster.post(claim.url, body, headers, self.config.timeout_s)
         except httpx.HTTPError as exc:
             latency = getattr(exc, LATENCY_EXTENSION, None)
             elapsed = float(latency) if latency is not None else self._timer() - started
             return AttemptResult(None, _error_class(exc)), None, elapsed
-        duration = float(latency) if latency is not None else self._timer() - started
-        return result, excerpt, duration
+        retry_after = parse_retry_after(reply.retry_after, sent_at)
+        result = AttemptResult(reply.status_code, retry_after_s=retry_after)
+        duration = reply.latency_s if reply.latency_s is not None else self._timer() - started
+        return result, reply.excerpt, duration

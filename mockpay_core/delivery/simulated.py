@@ -4,8 +4,9 @@ A ``ReceiverModel`` describes a receiver's behaviour (outage windows, error and 
 rates, latency, whether it processes a delivery before failing it, whether it dedupes on
 ``webhook-id``). ``SimulatedTransport`` routes the dispatcher's requests to receivers by URL
 and answers as they would, drawing every random choice from one seeded RNG, so a delivery
-run replays exactly. It is an ``httpx.BaseTransport``: the dispatcher cannot tell it from
-the network.
+run replays exactly. It is a ``WebhookPoster`` (what the dispatcher posts through, with no
+HTTP objects built) and an ``httpx.BaseTransport`` (for any httpx client); both answer the
+same way and fail with the same httpx exceptions as the network.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from mockpay_core.clock import Clock
-from mockpay_core.delivery.dispatcher import LATENCY_EXTENSION
+from mockpay_core.delivery.transport import LATENCY_EXTENSION, Reply
 
 Rate = Annotated[float, Field(ge=0, le=1)]
 RECEIVED_MAX: Final = 10_000_000
@@ -95,8 +96,8 @@ class SimulatedReceiver:
         return "processed"
 
 
-def _timeout(request: httpx.Request, latency_s: float) -> httpx.ReadTimeout:
-    exc = httpx.ReadTimeout("simulated receiver timed out", request=request)
+def _timeout(latency_s: float) -> httpx.ReadTimeout:
+    exc = httpx.ReadTimeout("simulated receiver timed out")
     setattr(exc, LATENCY_EXTENSION, latency_s)
     return exc
 
@@ -113,15 +114,14 @@ class SimulatedTransport(httpx.BaseTransport):
     ) -> None:
         self.receivers, self._clock, self._rng, self._timeout_s = receivers, clock, rng, timeout_s
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        receiver = self.receivers.get(str(request.url)) or self.receivers.get("*")
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Reply:
+        receiver = self.receivers.get(url) or self.receivers.get("*")
         if receiver is None:
-            raise httpx.ConnectError("connection refused (no simulated receiver)", request=request)
-        body = request.read()
+            raise httpx.ConnectError("connection refused (no simulated receiver)")
         payload = json.loads(body)
-        webhook_id = request.headers["webhook-id"]
+        webhook_id = headers["webhook-id"]
         applied_before = receiver.effects_applied
-        outcome, response = self._answer(receiver, request, webhook_id, payload)
+        outcome, reply = self._answer(receiver, webhook_id)
         seen = Received(
             webhook_id, payload.get("event", ""), payload.get("payment_id", ""),
             self._clock.now(), outcome, receiver.effects_applied > applied_before,
@@ -130,47 +130,55 @@ class SimulatedTransport(httpx.BaseTransport):
             receiver.sink(seen)
         elif len(receiver.received) < RECEIVED_MAX:
             receiver.received.append(seen)
-        if isinstance(response, Exception):
-            raise response
-        return response
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        try:
+            reply = self.post(str(request.url), request.read(), headers, self._timeout_s)
+        except httpx.RequestError as exc:
+            exc.request = request
+            raise
+        return httpx.Response(
+            reply.status_code, content=reply.excerpt.encode(),
+            headers={"Retry-After": reply.retry_after} if reply.retry_after else {},
+            extensions={LATENCY_EXTENSION: reply.latency_s},
+        )  # fmt: skip
 
     def _answer(
-        self,
-        receiver: SimulatedReceiver,
-        request: httpx.Request,
-        webhook_id: str,
-        payload: dict[str, Any],
-    ) -> tuple[str, httpx.Response | Exception]:
+        self, receiver: SimulatedReceiver, webhook_id: str
+    ) -> tuple[str, Reply | Exception]:
         model, now, rng = receiver.model, self._clock.now(), self._rng
         latency_s = model.latency.draw_s(rng)
         draw = rng.random()
         for outage in model.outages:
             if outage.start <= now < outage.end:
                 if outage.mode == "refuse":
-                    return "refused", httpx.ConnectError("connection refused", request=request)
+                    return "refused", httpx.ConnectError("connection refused")
                 if outage.mode == "timeout":
-                    return "timeout", _timeout(request, self._timeout_s)
-                return "error_503", self._respond(503, latency_s, model.retry_after_s)
+                    return "timeout", _timeout(self._timeout_s)
+                return "error_503", _reply(503, latency_s, model.retry_after_s)
         if model.gone:
-            return "gone", self._respond(410, latency_s)
+            return "gone", _reply(410, latency_s)
         if latency_s > self._timeout_s or draw < model.timeout_rate:
             if model.processes_before_failing:
                 receiver._process(webhook_id)
-            return "timeout", _timeout(request, self._timeout_s)
+            return "timeout", _timeout(self._timeout_s)
         if draw < model.timeout_rate + model.reset_rate:
-            return "reset", httpx.RemoteProtocolError("connection reset by peer", request=request)
+            return "reset", httpx.RemoteProtocolError("connection reset by peer")
         if draw < model.timeout_rate + model.reset_rate + model.error_rate:
             if model.processes_before_failing:
                 receiver._process(webhook_id)
             status = model.error_status
             retry_after = model.retry_after_s if status in (429, 503) else None
-            return f"error_{status}", self._respond(status, latency_s, retry_after)
-        return receiver._process(webhook_id), self._respond(200, latency_s)
+            return f"error_{status}", _reply(status, latency_s, retry_after)
+        return receiver._process(webhook_id), _reply(200, latency_s)
 
-    @staticmethod
-    def _respond(status: int, latency_s: float, retry_after_s: int | None = None) -> httpx.Response:
-        headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else {}
-        return httpx.Response(
-            status, headers=headers, content=b'{"ok":true}' if status == 200 else b"simulated",
-            extensions={LATENCY_EXTENSION: latency_s},
-        )  # fmt: skip
+
+def _reply(status: int, latency_s: float, retry_after_s: int | None = None) -> Reply:
+    return Reply(
+        status, None if retry_after_s is None else str(retry_after_s),
+        '{"ok":true}' if status == 200 else "simulated", latency_s,
+    )  # fmt: skip

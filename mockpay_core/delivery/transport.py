@@ -5,18 +5,21 @@ resolves the host, refuses the connection if any resolved address breaks the
 ``AddressPolicy``, and connects to the address it checked (so DNS cannot answer one thing to
 the check and another to the connection). TLS still verifies the original host name.
 
-The dispatcher talks to its transport directly, without an ``httpx.Client`` around it: a
-webhook needs no cookies, auth, redirects or default headers, and the client's machinery
-cost more than the request itself against a simulated receiver. Tests and simulations pass
-their own transport.
+The dispatcher posts through a ``WebhookPoster``: ``HttpxPoster`` wraps any httpx
+transport (this one, or a test's), without an ``httpx.Client`` around it: a webhook needs
+no cookies, auth, redirects or default headers. Simulated receivers are posters of their
+own, so a simulation builds no HTTP objects it would only take apart again. Network
+failures are ``httpx.HTTPError`` either way.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final, Protocol, runtime_checkable
 
 import httpcore
 import httpx
@@ -26,6 +29,27 @@ from mockpay_core.domain.addresses import AddressPolicy, AddressRefused, check_i
 Resolver = Callable[[str, int], list[str]]
 CONNECTIONS_MAX = 100
 USER_AGENT = "MockPay-Lab-Webhooks/1"
+EXCERPT_BYTES: Final = 1024
+LATENCY_EXTENSION: Final = "mockpay_latency_s"  # simulated receivers report latency here
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the dispatcher keeps of a receiver's answer."""
+
+    status_code: int
+    retry_after: str | None = None  # the Retry-After header, unparsed
+    excerpt: str = ""  # the first EXCERPT_BYTES of the body
+    latency_s: float | None = None  # set by simulated receivers; real ones are timed
+
+
+@runtime_checkable
+class WebhookPoster(Protocol):
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Reply:
+        """One POST; a failure to get an answer raises ``httpx.HTTPError``."""
+        ...
+
+    def close(self) -> None: ...
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -84,15 +108,45 @@ class GuardedTransport(httpx.HTTPTransport):
         )
 
 
-def post(
-    transport: httpx.BaseTransport, url: str, body: bytes, headers: dict[str, str], timeout_s: float
-) -> httpx.Response:
-    """One POST through ``transport``; the caller reads and closes the response."""
-    request = httpx.Request(
-        "POST", url, content=body, headers={**headers, "User-Agent": USER_AGENT},
-        extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout_s)},
-    )  # fmt: skip
-    return transport.handle_request(request)
+class HttpxPoster:
+    """Posts through an httpx transport and reads at most ``EXCERPT_BYTES`` of the answer."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self.transport = transport
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Reply:
+        request = httpx.Request(
+            "POST", _parsed(url), content=body, headers={**headers, "User-Agent": USER_AGENT},
+            extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout_s)},
+        )  # fmt: skip
+        response = self.transport.handle_request(request)
+        try:
+            excerpt = _excerpt(response)
+        finally:
+            response.close()
+        latency = response.extensions.get(LATENCY_EXTENSION)
+        return Reply(
+            response.status_code, response.headers.get("retry-after"), excerpt,
+            None if latency is None else float(latency),
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+def _excerpt(response: httpx.Response) -> str:
+    taken = b""
+    for chunk in response.iter_bytes(EXCERPT_BYTES):
+        taken += chunk
+        if len(taken) >= EXCERPT_BYTES:
+            break
+    return taken[:EXCERPT_BYTES].decode("utf-8", "replace")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(url: str) -> httpx.URL:
+    """A tenant posts to a handful of URLs: parse each once (httpx.URL is immutable)."""
+    return httpx.URL(url)
 
 
 def refused_by_guard(exc: BaseException) -> bool:

@@ -191,10 +191,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Outcome(Generic[T]):
-    """A command's result; ``replayed`` when it came from an idempotency record."""
+    """A command's result; ``replayed`` when it came from an idempotency record, whose
+    plain data (``value.to_data()``, computed once) is ``data`` when there is one."""
 
     value: T
     replayed: bool = False
+    data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

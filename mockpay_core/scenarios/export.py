@@ -8,34 +8,26 @@ Tenants are exported without their webhook secrets or api-key hashes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import duckdb
 import polars as pl
 
 from mockpay_core.scenarios.source import RunSource
+from mockpay_core.scenarios.tables import ENGINE_TABLES, Columns
 
-# Bounded memory for million-row runs: DuckDB spills to disk beyond this.
+__all__ = ["ENGINE_TABLES", "copy_table", "create_table", "finish_table", "insert_rows"]
+
+# Bounded memory for million-row runs (peak RSS <= 1 GB): DuckDB spills to disk beyond its
+# limit (and the runner shrinks SQLite's page cache while the tables are read out).
 DUCKDB_CONFIG: Final[dict[str, str | bool | int | float | list[str]]] = {
-    "memory_limit": "512MB",
+    "memory_limit": "320MB",
     "preserve_insertion_order": False,
 }
 _POLARS = {"INTEGER": pl.Int64, "REAL": pl.Float64, "TEXT": pl.String}
 _DUCK = {"INTEGER": "BIGINT", "REAL": "DOUBLE", "TEXT": "VARCHAR"}
-ENGINE_TABLES: Final = {
-    "tenants": "id, name, email, rate_limit_tier, created_at",
-    "payments": "*",
-    "refunds": "*",
-    "disputes": "*",
-    "audit_log": "*",
-    "events": "*",
-    "deliveries": "*",
-    "delivery_attempts": "*",
-    "fraud_rules": "*",
-    "fraud_decisions": "*",
-    "idempotency_keys": "tenant_id, key, operation, fingerprint, succeeded, created_at, expires_at",
-}
 
 
 # SQLite keeps booleans as 0/1; these columns become BOOLEAN (so `bool_and(ok)` works).
@@ -47,21 +39,36 @@ def _is_time(column: str) -> bool:
 
 
 def copy_table(source: RunSource, table: str, wanted: str, duck: duckdb.DuckDBPyConnection) -> int:
-    """Stream one table into a DuckDB table of the same name; rows copied."""
+    """Stream one table of a finished run into a DuckDB table of the same name; rows copied."""
     columns = source.columns(table, wanted)
-    schema = {name: _POLARS[kind] for name, kind in columns}
+    create_table(duck, table, columns)
+    copied = 0
+    for rows in source.chunks(table, columns):
+        insert_rows(duck, table, columns, rows)
+        copied += len(rows)
+    finish_table(duck, table, columns)
+    return copied
+
+
+def create_table(duck: duckdb.DuckDBPyConnection, table: str, columns: Columns) -> None:
     duck.execute(f'DROP TABLE IF EXISTS "{table}"')
     duck.execute(
         f'CREATE TABLE "{table}" (' + ", ".join(f'"{n}" {_DUCK[k]}' for n, k in columns) + ")"
     )
-    copied = 0
-    for rows in source.chunks(table, columns):
-        # Polars builds the columns from the rows in Rust: twice as fast as Python lists.
-        chunk = pl.DataFrame(rows, schema=schema, orient="row")
-        duck.register("chunk", chunk)
-        duck.execute(f'INSERT INTO "{table}" SELECT * FROM chunk')
-        duck.unregister("chunk")
-        copied += len(rows)
+
+
+def insert_rows(
+    duck: duckdb.DuckDBPyConnection, table: str, columns: Columns, rows: Sequence[Any]
+) -> None:
+    # Polars builds the columns from the rows in Rust: twice as fast as Python lists.
+    chunk = pl.DataFrame(rows, schema={n: _POLARS[k] for n, k in columns}, orient="row")
+    duck.register("chunk", chunk)
+    duck.execute(f'INSERT INTO "{table}" SELECT * FROM chunk')
+    duck.unregister("chunk")
+
+
+def finish_table(duck: duckdb.DuckDBPyConnection, table: str, columns: Columns) -> None:
+    """Text times become TIMESTAMP, 0/1 flags BOOLEAN."""
     for name, _ in columns:
         if _is_time(name):
             duck.execute(
@@ -70,7 +77,6 @@ def copy_table(source: RunSource, table: str, wanted: str, duck: duckdb.DuckDBPy
             )
         elif name in BOOLEAN_COLUMNS:
             duck.execute(f'ALTER TABLE "{table}" ALTER "{name}" TYPE BOOLEAN')
-    return copied
 
 
 def write_parquet(duck: duckdb.DuckDBPyConnection, run_dir: Path) -> None:

@@ -13,7 +13,8 @@ from mockpay_core.domain.states import Status
 from mockpay_core.scenarios import traffic
 from mockpay_core.scenarios.model import OutcomeSpec, PhaseSpec, StepSpec
 from mockpay_core.scenarios.requests import Request
-from mockpay_core.scenarios.runner import Client, ScenarioError, World
+from mockpay_core.scenarios.runner import Client, ScenarioError
+from mockpay_core.scenarios.target import Target
 
 
 def _major(minor: int, currency: str) -> Decimal:
@@ -21,11 +22,11 @@ def _major(minor: int, currency: str) -> Decimal:
 
 
 class Planner:
-    def __init__(self, world: World, client: Client) -> None:
+    def __init__(self, world: Target, client: Client) -> None:
         self.w, self.client = world, client
         self.tenants = {}
         for spec in world.scenario.tenants:
-            email = spec.email or f"{spec.name}@scenario.test"
+            email = world.tenant_email(spec)
             self.tenants[spec.name] = world.engine.register_tenant(spec.name, email).tenant
         self.urls = {t.name: world.url(t.receiver) for t in world.scenario.tenants}
         self.aliases: dict[tuple[str, str], str] = {}

@@ -16,11 +16,13 @@ from typing import Any
 
 import duckdb
 
+from mockpay_core.domain.audit import ChainVerification
 from mockpay_core.scenarios import export
 from mockpay_core.scenarios.model import ExpectationSpec, Scenario
 from mockpay_core.scenarios.plan import Planner
 from mockpay_core.scenarios.runner import Client, World, apply_fault
 from mockpay_core.scenarios.source import RunSource, SqliteSource
+from mockpay_core.scenarios.target import Target
 
 Progress = Callable[[int, int, datetime], None]  # done, planned, simulated time
 PROGRESS_EVERY = 5_000
@@ -86,7 +88,7 @@ def check(con: duckdb.DuckDBPyConnection, specs: list[ExpectationSpec]) -> list[
     return results
 
 
-def play(world: World, planner: Planner, client: Client, progress: Progress | None) -> None:
+def play(world: Target, planner: Planner, client: Client, progress: Progress | None) -> None:
     s = world.scenario
     for phase in s.phases:
         planner.phase(phase)
@@ -100,6 +102,7 @@ def play(world: World, planner: Planner, client: Client, progress: Progress | No
         when, _, action = heapq.heappop(world.agenda)
         world.advance_to(when)
         action()
+        world.changed()
         done += 1
         if progress and done % PROGRESS_EVERY == 0:
             progress(done, planner.planned, world.clock.now())
@@ -130,7 +133,9 @@ def run_scenario(
         world.engine.create_fraud_rule(rule)
     play(world, planner, client, progress)
     world.log.flush()
-
+    world.flush()
+    world.receivers.clear()  # their dedupe sets are in the received table by now
+    world.transport.receivers.clear()
     try:
         with world.source() as source:
             result = _export(world, planner, source, run_dir, started)
@@ -162,28 +167,40 @@ def _export(
             export.copy_table(source, table, columns, duck)
         for table in ("client_requests", "received"):
             export.copy_table(SqliteSource(world.log.conn), table, "*", duck)
-        duck.execute(
-            "CREATE TABLE audit_verification (tenant VARCHAR, tenant_id VARCHAR, ok BOOLEAN,"
-            " rows_checked BIGINT, broken_seq BIGINT, broken_row_id VARCHAR, reason VARCHAR)"
-        )
-        duck.executemany(
-            "INSERT INTO audit_verification VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(n, tid, v.ok, v.rows_checked, v.broken_seq, v.broken_row_id, v.reason)
-             for n, tid, v in verification],
-        )  # fmt: skip
-        result.wall_s = time.perf_counter() - started
-        duck.execute(
-            "CREATE TABLE run_info AS SELECT ? AS name, ? AS seed, ? AS simulated_start,"
-            " ? AS simulated_end, ? AS wall_s, ? AS event_log_sha256",
-            [scenario.name, scenario.seed, scenario.clock.start.replace(tzinfo=None),
-             result.simulated_end.replace(tzinfo=None), result.wall_s, result.event_log_sha256],
-        )  # fmt: skip
-        result.expectations = check(duck, scenario.expectations)
-        result.counts = _counts(duck)
-        export.write_parquet(duck, run_dir)
+        report_run(duck, result, verification, started)
     finally:
         duck.close()
     return result
+
+
+def report_run(
+    duck: duckdb.DuckDBPyConnection,
+    result: RunResult,
+    verification: list[tuple[str, str, ChainVerification]],
+    started: float,
+) -> None:
+    """With the run's tables in ``duck``: add ``audit_verification`` and ``run_info``, check
+    the expectations, count, and write the Parquet files."""
+    scenario = result.scenario
+    duck.execute(
+        "CREATE TABLE audit_verification (tenant VARCHAR, tenant_id VARCHAR, ok BOOLEAN,"
+        " rows_checked BIGINT, broken_seq BIGINT, broken_row_id VARCHAR, reason VARCHAR)"
+    )
+    duck.executemany(
+        "INSERT INTO audit_verification VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(n, tid, v.ok, v.rows_checked, v.broken_seq, v.broken_row_id, v.reason)
+         for n, tid, v in verification],
+    )  # fmt: skip
+    result.wall_s = time.perf_counter() - started
+    duck.execute(
+        "CREATE TABLE run_info AS SELECT ? AS name, ? AS seed, ? AS simulated_start,"
+        " ? AS simulated_end, ? AS wall_s, ? AS event_log_sha256",
+        [scenario.name, scenario.seed, scenario.clock.start.replace(tzinfo=None),
+         result.simulated_end.replace(tzinfo=None), result.wall_s, result.event_log_sha256],
+    )  # fmt: skip
+    result.expectations = check(duck, scenario.expectations)
+    result.counts = _counts(duck)
+    export.write_parquet(duck, result.run_dir)
 
 
 def _counts(duck: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:

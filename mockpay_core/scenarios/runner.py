@@ -16,7 +16,7 @@ import heapq
 import itertools
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -37,23 +37,37 @@ from mockpay_core.engine import Engine
 from mockpay_core.errors import MockPayError, StorageBusy
 from mockpay_core.ids import SeededIds
 from mockpay_core.scenarios.faults import FaultyStore, SimulatedCrash
-from mockpay_core.scenarios.model import FaultSpec, Scenario
+from mockpay_core.scenarios.model import FaultSpec, Scenario, TenantSpec
 from mockpay_core.scenarios.requests import Request, RequestLog
 from mockpay_core.scenarios.source import PostgresSource, RunSource, SqliteSource
+from mockpay_core.scenarios.target import Action, Target
 from mockpay_core.storage.open import is_postgres_url
 from mockpay_core.storage.postgres import PostgresStore
 from mockpay_core.storage.postgres.store import split_schema
 from mockpay_core.storage.protocol import Store
 from mockpay_core.storage.sqlite import SqliteStore
 
+SQLITE_EXPORT_CACHE_KIB: Final = 8 * 1024  # SQLite's page cache while DuckDB exports
 POLL: Final = timedelta(milliseconds=200)  # how often a worker looks for due webhooks
 RUN_DUE_EVERY: Final = timedelta(seconds=1)
 CLIENT_RETRY_DELAY: Final = timedelta(seconds=1)
 CLIENT_ATTEMPTS_MAX: Final = 5
 BATCH_SIZE: Final = 200
-# Simulations are throwaway: no fsync, pages written once, a bigger cache for long runs.
-SCENARIO_STORE: Final[dict[str, Any]] = {"durability": "off", "journal": "memory", "cache_mb": 128}
-Action = Callable[[], None]
+# Simulations are throwaway: no fsync, pages written once, a bigger cache for long runs,
+# and units of work committed in groups (flushed before any other connection looks).
+SCENARIO_STORE: Final[dict[str, Any]] = {
+    "durability": "off", "journal": "memory", "cache_mb": 128, "group_commit": 200,
+}  # fmt: skip
+
+
+def next_stop(
+    delivery: datetime | None, expiry: datetime | None, now: datetime, last_poll: datetime
+) -> datetime | None:
+    """Where a clock driver must stop next: the next expiry, or the next webhook due as a
+    worker polling every ``POLL`` since ``last_poll`` would see it; never before ``now``."""
+    polled = None if delivery is None else max(delivery, last_poll + POLL)
+    stops = [t for t in (expiry, polled) if t is not None]
+    return max(min(stops), now) if stops else None
 
 
 class ScenarioError(ValueError):
@@ -108,10 +122,31 @@ class World:
         self.last_poll = self.start - POLL
         self.last_due = self.start
         self.doomed_dispatch = False
+        self._due: tuple[datetime | None, datetime | None] | None = None
+
+    def changed(self) -> None:
+        """Something may have scheduled a webhook or an expiry: ask the engine again."""
+        self._due = None
+
+    def due_times(self) -> tuple[datetime | None, datetime | None]:
+        """The engine's due times, read once per change instead of once per clock stop."""
+        if self._due is None:
+            self._due = self.engine.due_times()
+        return self._due
+
+    @staticmethod
+    def tenant_email(spec: TenantSpec) -> str:
+        return spec.email or f"{spec.name}@scenario.test"
 
     @staticmethod
     def url(receiver: str) -> str:
         return f"http://{receiver}.receiver.test/webhooks"
+
+    def flush(self) -> None:
+        """Commit the open group of units of work (``group_commit``) before others look."""
+        inner = self.store.inner
+        if isinstance(inner, SqliteStore | PostgresStore):
+            inner.flush()
 
     def _dispatcher(self, owner: str) -> Dispatcher:
         return self.engine.dispatcher(
@@ -130,11 +165,9 @@ class World:
         webhook (delivered as a worker polling every ``POLL`` would) or an authorization's
         expiry (swept at that very instant)."""
         for _ in range(10_000_000):
-            delivery, expiry = self.engine.due_times()
+            delivery, expiry = self.due_times()
             now = self.clock.now()
-            polled = None if delivery is None else max(delivery, self.last_poll + POLL)
-            stops = [t for t in (expiry, polled) if t is not None]
-            stop = max(min(stops), now) if stops else None
+            stop = next_stop(delivery, expiry, now, self.last_poll)
             if stop is None or stop > when:
                 if now >= when:
                     return
@@ -143,6 +176,7 @@ class World:
             self._tick(stop)
             if expiry is not None and expiry <= stop:
                 self.engine.expire_authorizations()
+                self.changed()
             if delivery is not None and delivery <= stop and self.last_poll + POLL <= stop:
                 self._deliver()
                 self.last_poll = stop
@@ -154,12 +188,14 @@ class World:
             doomed.run_once(record=False)
             doomed.close()
         self.dispatcher.run_until_idle()
+        self.changed()
 
     def _tick(self, when: datetime) -> None:
         self.clock.set(max(when, self.clock.now()))
         if self.clock.now() - self.last_due >= RUN_DUE_EVERY:
             self.engine.run_due()
             self.last_due = self.clock.now()
+            self.changed()
 
     def restart(self) -> None:
         """The engine process dies and comes back: new connections, new engine, new worker."""
@@ -169,6 +205,7 @@ class World:
             self.store.inner = self._open()
         self.engine = Engine(self.store, clock=self.clock, ids=self.ids, config=self.config)
         self.dispatcher = self._dispatcher("scenario-dispatcher-restarted")
+        self.changed()
 
     def _open(self, fresh: bool = False) -> Store:
         if self._postgres is None:
@@ -190,7 +227,10 @@ class World:
                 yield PostgresSource(conn)
         else:
             assert isinstance(inner, SqliteStore)
-            yield SqliteSource(inner.raw_connection())
+            sqlite = inner.raw_connection()
+            sqlite.execute(f"PRAGMA cache_size=-{SQLITE_EXPORT_CACHE_KIB}")  # DuckDB's turn
+            sqlite.execute("PRAGMA shrink_memory")
+            yield SqliteSource(sqlite)
 
 
 def run_schema(db: str, scenario_name: str) -> tuple[str, str]:
@@ -202,7 +242,7 @@ def run_schema(db: str, scenario_name: str) -> tuple[str, str]:
 class Client:
     """Sends requests for the scenario's simulated clients: logs, retries, follows up."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: Target) -> None:
         self.w = world
         self.crash_next = 0
         self.busy_next = 0
@@ -227,16 +267,20 @@ class Client:
 
         for _ in requests:
             self._arm_faults()
+        self.w.flush()  # the threads' own connections must see every write so far
         with ThreadPoolExecutor(max_workers=min(concurrency, len(requests))) as pool:
             results = list(pool.map(attempt, requests))
         for req, result in zip(requests, results, strict=True):
             self.settle(req, result)
 
     def _arm_faults(self) -> None:
+        if not (self.crash_next or self.busy_next):
+            return
+        assert isinstance(self.w, World), "faults are played in process only"
         if self.crash_next:
             self.crash_next -= 1
             self.w.store.crash_next += 1
-        elif self.busy_next:
+        else:
             self.busy_next -= 1
             self.w.store.busy_next += 1
 
@@ -255,20 +299,23 @@ class Client:
         value = result.value
         payment: Payment = value if isinstance(value, Payment) else value.payment
         self.w.log.request(
-            now, req, ok=True, replayed=result.replayed, response=value.to_data(),
+            now, req, ok=True, replayed=result.replayed,
+            response=value.to_data() if result.data is None else result.data,
             payment_id=payment.id, status=payment.status.value,
         )  # fmt: skip
         if req.then is not None and not result.replayed:
             req.then(result)
 
 
-def apply_fault(world: World, client: Client, fault: FaultSpec) -> None:
+def apply_fault(world: Target, client: Client, fault: FaultSpec) -> None:
+    if fault.kind == "clock_jump":
+        world.advance_to(world.clock.now() + fault.by)
+        world.engine.run_due()
+        return
+    assert isinstance(world, World), "crashes and a busy database are played in process only"
     if fault.kind == "crash":
         world.doomed_dispatch = True  # the worker dies with its next batch unrecorded
         client.crash_next += 1  # the next request dies before COMMIT
         world.restart()
     elif fault.kind == "database_busy":
         client.busy_next += fault.count
-    elif fault.kind == "clock_jump":
-        world.advance_to(world.clock.now() + fault.by)
-        world.engine.run_due()

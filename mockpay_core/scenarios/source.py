@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final, Protocol
 
 import psycopg
+
+from mockpay_core.scenarios.tables import table_columns
 
 CHUNK_ROWS: Final = 50_000
 Column = tuple[str, str]  # (name, INTEGER | REAL | TEXT)
@@ -27,7 +29,7 @@ _PG_KINDS: Final = {
         "TEXT", "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
     ),
 }  # fmt: skip
-_EVENT_LOG: Final = "SELECT id, type, payload, created_at FROM events ORDER BY created_at, id"
+EVENT_LOG_SQL: Final = "SELECT id, type, payload, created_at FROM events ORDER BY created_at, id"
 
 
 class RunSource(Protocol):
@@ -47,7 +49,8 @@ def _keep(columns: list[Column], wanted: str) -> list[Column]:
     return [c for c in columns if c[0] in keep]
 
 
-def _digest(rows: Iterator[tuple[Any, ...]]) -> str:
+def event_log_digest(rows: Iterable[Sequence[str]]) -> str:
+    """A fingerprint of the event log: the same scenario and seed give the same one."""
     h = hashlib.sha256()
     for row in rows:
         h.update("|".join(row).encode() + b"\n")
@@ -59,9 +62,7 @@ class SqliteSource:
         self.conn = conn
 
     def columns(self, table: str, wanted: str) -> list[Column]:
-        info = [(r[1], (r[2] or "TEXT").upper()) for r in self.conn.execute(
-            f"PRAGMA table_info({table})")]  # fmt: skip
-        return [(n, k if k in ("INTEGER", "REAL") else "TEXT") for n, k in _keep(info, wanted)]
+        return table_columns(self.conn, table, wanted)
 
     def chunks(self, table: str, columns: list[Column]) -> Iterator[list[tuple[Any, ...]]]:
         quoted = ", ".join(f'"{name}"' for name, _ in columns)
@@ -70,7 +71,7 @@ class SqliteSource:
             yield rows
 
     def event_log_digest(self) -> str:
-        return _digest(iter(self.conn.execute(_EVENT_LOG)))
+        return event_log_digest(self.conn.execute(EVENT_LOG_SQL))
 
     def audit_head(self, tenant_id: str) -> str:
         row = self.conn.execute(
@@ -116,7 +117,7 @@ class PostgresSource:
     def event_log_digest(self) -> str:
         columns = self.columns("events", "id, type, payload, created_at")
         sql = self._select("events", columns) + " ORDER BY created_at, id"
-        return _digest(iter(self.conn.execute(sql.encode()).fetchall()))
+        return event_log_digest(self.conn.execute(sql.encode()).fetchall())
 
     def audit_head(self, tenant_id: str) -> str:
         row = self.conn.execute(

@@ -11,7 +11,8 @@ command here is a single local transaction):
 - concurrent callers with one key queue on the key's lock; the first executes, the others
   then replay it (or get ``IdempotencyKeyInUse`` / ``StorageBusy`` after a bounded wait);
 - ``ValidationError`` and storage errors are never stored, so a corrected retry works;
-- a record older than ``idempotency_ttl_s`` is ignored and replaced: the key starts anew.
+- a record older than ``idempotency_ttl_s`` is ignored and replaced: the key starts anew;
+- with ``EngineConfig(idempotency=False)`` keys are ignored and every call executes.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def run(
     decode: Callable[[dict[str, Any]], R],
 ) -> Outcome[R]:
     now = ctx.clock.now()
-    if key is None:
+    if key is None or not ctx.config.idempotency:
         with ctx.store.unit_of_work() as uow:
             return Outcome(execute(uow, now))
 
@@ -76,7 +77,7 @@ def run(
                 )
             if not stored.succeeded:
                 raise error_from_record(stored.response)
-            return Outcome(decode(stored.response), replayed=True)
+            return Outcome(decode(stored.response), replayed=True, data=stored.response)
         try:
             with uow.savepoint():
                 value = execute(uow, now)
@@ -100,4 +101,4 @@ def run(
         )
     if error is not None:
         raise error
-    return Outcome(value)
+    return Outcome(value, data=response)

@@ -6,13 +6,15 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from mockpay_core import SimulatedClock
+from mockpay_core import Engine, SimulatedClock
 from mockpay_core.domain.fraud import FraudRule
 from server import wire
 from server.deps import Admin_, Engine_
 from server.errors import RESPONSES, ClockNotSimulated
+from server.routers.payments import IdempotencyKey, respond
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], responses=RESPONSES)
 DLQ_LIMIT = 50
@@ -78,8 +80,12 @@ class TierBody(BaseModel):
 
 
 @router.patch("/users/{tenant_id}", summary="Set a tenant's rate-limit tier")
-def set_tier(tenant_id: str, body: TierBody, _: Admin_, e: Engine_) -> dict[str, Any]:
-    return wire.tenant(e.set_rate_limit_tier(tenant_id, body.rate_limit_tier))
+def set_tier(
+    request: Request, tenant_id: str, body: TierBody, _: Admin_, e: Engine_
+) -> dict[str, Any]:
+    changed = e.set_rate_limit_tier(tenant_id, body.rate_limit_tier)
+    request.app.state.keys.forget(tenant_id)
+    return wire.tenant(changed)
 
 
 @router.get("/fraud-rules", summary="Every fraud rule")
@@ -131,7 +137,17 @@ def metrics(_: Admin_, e: Engine_) -> dict[str, Any]:
 
 class Advance(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seconds: Annotated[float, Field(gt=0, le=ADVANCE_S_MAX)]
+    seconds: Annotated[float, Field(ge=0, le=ADVANCE_S_MAX)]  # 0: run what is due now
+
+
+def _due(e: Engine) -> dict[str, Any]:
+    """Exact times (microseconds), for a driver that must stop wherever something falls due."""
+    delivery, expiry = e.due_times()
+    return {
+        "now_exact": e.clock.now().isoformat(),
+        "next_delivery_due": delivery and delivery.isoformat(),
+        "next_authorization_expiry": expiry and expiry.isoformat(),
+    }
 
 
 @router.post("/clock/advance", summary="Move a simulated clock and run what falls due")
@@ -142,7 +158,24 @@ def advance(body: Advance, request: Request, _: Admin_, e: Engine_) -> dict[str,
             "The server runs on the system clock (start it with --clock simulated)"
         )
     clock.advance(timedelta(seconds=body.seconds))
-    return {"now": wire.ts(clock.now()), **request.app.state.run_due()}
+    done = request.app.state.run_due()
+    return {"now": wire.ts(clock.now()), **done, **_due(e)}
+
+
+@router.get("/clock", summary="The clock (system or simulated), its time and what falls due next")
+def clock(_: Admin_, e: Engine_) -> dict[str, Any]:
+    kind = "simulated" if isinstance(e.clock, SimulatedClock) else "system"
+    return {"clock": kind, "now": wire.ts(e.clock.now()), **_due(e)}
+
+
+@router.get("/config", summary="The engine's settings (expiries, webhook retries and timeout)")
+def config(_: Admin_, e: Engine_) -> dict[str, Any]:
+    c = e.ctx.config
+    return {
+        "authorization_ttl_s": c.authorization_ttl_s, "idempotency_ttl_s": c.idempotency_ttl_s,
+        "webhook_timeout_s": c.delivery.timeout_s,
+        "retry_schedule": c.delivery.schedule.model_dump(mode="json"),
+    }  # fmt: skip
 
 
 class Review(BaseModel):
@@ -151,7 +184,11 @@ class Review(BaseModel):
 
 
 @router.post("/payments/{payment_id}/review", summary="Approve or reject a flagged payment")
-def review(payment_id: str, body: Review, _: Admin_, e: Engine_) -> dict[str, Any]:
+def review(
+    payment_id: str, body: Review, _: Admin_, e: Engine_, key: IdempotencyKey = None
+) -> JSONResponse:
     tenant_id = e.payment_tenant(payment_id)
-    p = e.review(tenant_id, payment_id, body.decision).value
-    return {"payment_id": p.id, "status": p.status.value, "payment": wire.payment(p)}
+    out = e.review(tenant_id, payment_id, body.decision, idempotency_key=key)
+    p = out.value
+    content = {"payment_id": p.id, "status": p.status.value, "payment": wire.payment(p)}
+    return respond(200, content, out)

@@ -46,13 +46,18 @@ def register(body: Register, e: Engine_) -> dict[str, Any]:
 
 
 @router.get("/me", summary="The calling tenant's credentials")
-def me(request: Request, t: Tenant_) -> dict[str, Any]:
-    return {**wire.tenant(t), "api_key": request.state.api_key, "webhook_secret": t.webhook_secret}
+def me(request: Request, t: Tenant_, e: Engine_) -> dict[str, Any]:
+    fresh = e.get_tenant(t.id)  # the key cache may hold a secret rotated by another process
+    return {
+        **wire.tenant(fresh), "api_key": request.state.api_key,
+        "webhook_secret": fresh.webhook_secret,
+    }  # fmt: skip
 
 
 @router.post("/rotate-secret", summary="A new webhook secret; the old one signs for 24 h more")
-def rotate(t: Tenant_, e: Engine_) -> dict[str, Any]:
+def rotate(request: Request, t: Tenant_, e: Engine_) -> dict[str, Any]:
     rotated = e.rotate_webhook_secret(t.id)
+    request.app.state.keys.forget(t.id)
     return {
         "webhook_secret": rotated.webhook_secret,
         "previous_webhook_secret": rotated.previous_webhook_secret,

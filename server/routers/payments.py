@@ -113,15 +113,15 @@ def list_payments(
     status: str | None = None,
     currency: str | None = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     page = e.list_payments(t.id, limit=limit, status=status, currency=currency, cursor=cursor)
     data = [wire.payment(p) for p in page.data]
-    return {
+    return JSONResponse({
         "data": data,
         "total": len(data),
         "has_more": page.has_more,
         "next_cursor": page.next_cursor,
-    }
+    })  # fmt: skip
 
 
 @router.get("/{payment_id}", summary="One payment")

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from mockpay_core import Engine, SimulatedClock, Tenant
+from mockpay_core import Engine, SeededIds, SimulatedClock, Tenant
+from mockpay_core.config import EngineConfig
 from mockpay_core.errors import (
     AmountExceeded,
     IdempotencyKeyReused,
@@ -14,6 +15,7 @@ from mockpay_core.errors import (
     NotFound,
     ValidationError,
 )
+from mockpay_core.storage.protocol import Store
 from tests.engine.helpers import HOOK, captured, create
 
 
@@ -132,3 +134,15 @@ def test_the_same_amount_written_differently_is_the_same_request(
         engine.capture(tenant.id, q.id, amount=0.001)
     assert not engine.capture(tenant.id, q.id, amount=50, idempotency_key="c").replayed
     assert engine.capture(tenant.id, q.id, amount=50.00, idempotency_key="c").replayed
+
+
+def test_with_idempotency_switched_off_every_retry_charges_again(
+    store: Store, clock: SimulatedClock
+) -> None:
+    config = EngineConfig(idempotency=False, seed_default_fraud_rules=False)
+    engine = Engine(store, clock=clock, ids=SeededIds(1), config=config)
+    tenant = engine.register_tenant("Off", "off@x.test").tenant
+    outcomes = [_create(engine, tenant.id, "k1") for _ in range(3)]
+    assert [o.replayed for o in outcomes] == [False, False, False]
+    assert len({o.value.id for o in outcomes}) == 3
+    assert len(engine.list_payments(tenant.id).data) == 3

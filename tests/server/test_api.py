@@ -260,3 +260,20 @@ def test_one_structured_log_line_per_request(live: Live, caplog: pytest.LogCaptu
     assert post["request_id"] and post["duration_ms"] >= 0
     line = json.loads(JsonLines().format(access(caplog)[-1]))
     assert line["logger"] == "mockpay.access" and line["status"] == 200
+
+
+def test_a_rotated_secret_and_a_new_tier_show_at_once(live: Live) -> None:
+    """The server caches API keys; what this process changes is never served stale."""
+    auth, tenant = live.tenant("Rotating Dev")
+    me = live.http.get("/api/auth/me", headers=auth).json()
+    assert me["webhook_secret"] == tenant["webhook_secret"]
+    rotated = live.http.post("/api/auth/rotate-secret", headers=auth).json()
+    me = live.http.get("/api/auth/me", headers=auth).json()
+    assert me["webhook_secret"] == rotated["webhook_secret"] != tenant["webhook_secret"]
+    r = live.http.patch(
+        f"/api/admin/users/{tenant['tenant_id']}", headers=live.admin,
+        json={"rate_limit_tier": "original"},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    r = live.http.get("/api/payments", headers=auth)
+    assert r.headers["RateLimit-Limit"] == "100"

@@ -12,6 +12,13 @@ throwaway simulation runs only.
 
 A file database gives each thread its own connection. ``:memory:`` is one database per
 store, shared by every thread through one connection and a lock.
+
+``group_commit=N`` (simulation runs only) lets up to N units of work share one
+transaction: each runs inside a savepoint, so a failed unit still undoes only its own
+writes, and the transaction commits every N units, on ``flush()`` and on ``close()``.
+Only the thread that opened the store groups its units; until a group commits, other
+connections do not see its writes, and a real crash loses them all: the scenario runner
+flushes before any other thread reads or writes.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from mockpay_core.storage.sqlite.writer import SqliteUnitOfWork
 Durability = Literal["full", "normal", "off"]
 Journal = Literal["wal", "memory"]
 BUSY_TIMEOUT_S_DEFAULT: Final = 5.0
+GROUP_COMMIT_MAX: Final = 10_000
 _BUSY_NAMES = ("SQLITE_BUSY", "SQLITE_LOCKED")
 _MIGRATION_NAME = re.compile(r"(\d{4})_\w+\.sql")
 
@@ -81,6 +89,7 @@ class SqliteStore:
         busy_timeout_s: float = BUSY_TIMEOUT_S_DEFAULT,
         cache_mb: int = 16,
         journal: Journal = "wal",
+        group_commit: int = 1,
     ) -> None:
         if durability not in ("full", "normal", "off"):
             raise ValueError("durability is one of full, normal, off")
@@ -92,6 +101,11 @@ class SqliteStore:
         if journal not in ("wal", "memory"):
             raise ValueError("journal is wal or memory")
         self._journal = journal
+        if not 1 <= group_commit <= GROUP_COMMIT_MAX:
+            raise ValueError(f"group_commit is between 1 and {GROUP_COMMIT_MAX}")
+        self._group_max = group_commit
+        self._grouped = 0  # units of work in the open group transaction
+        self._group_thread = threading.get_ident()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
@@ -167,6 +181,11 @@ class SqliteStore:
     def unit_of_work(self) -> Iterator[SqliteUnitOfWork]:
         with self._shared_lock or nullcontext(), self._writing(), translate_errors():
             conn = self._connection()
+            if self._group_max > 1 and (
+                conn.in_transaction or threading.get_ident() == self._group_thread
+            ):
+                yield from self._grouped_unit(conn)
+                return
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield SqliteUnitOfWork(conn)
@@ -175,10 +194,38 @@ class SqliteStore:
                 raise
             conn.execute("COMMIT")
 
+    def _grouped_unit(self, conn: sqlite3.Connection) -> Iterator[SqliteUnitOfWork]:
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+            self._grouped = 0
+        conn.execute("SAVEPOINT unit")
+        try:
+            yield SqliteUnitOfWork(conn)
+        except BaseException:
+            if not conn.in_transaction:  # SQLite gave up the whole transaction
+                raise StorageError("The group transaction was lost") from None
+            conn.execute("ROLLBACK TO unit")
+            conn.execute("RELEASE unit")
+            raise
+        conn.execute("RELEASE unit")
+        self._grouped += 1
+        if self._grouped >= self._group_max:
+            conn.execute("COMMIT")
+
+    def flush(self) -> None:
+        """Commit this thread's open group transaction (``group_commit`` > 1), if any."""
+        with self._shared_lock or nullcontext(), self._writing(), translate_errors():
+            conn = self._connection()
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
     @contextmanager
     def reader(self) -> Iterator[SqliteReader]:
         with self._shared_lock or nullcontext(), translate_errors():
             conn = self._connection()
+            if conn.in_transaction:  # inside this thread's open group: it sees its writes
+                yield SqliteReader(conn)
+                return
             conn.execute("BEGIN")
             try:
                 yield SqliteReader(conn)
@@ -190,6 +237,8 @@ class SqliteStore:
         return self._connection()
 
     def close(self) -> None:
+        if self._group_max > 1 and not self._closed:
+            self.flush()
         self._closed = True
         with self._all_lock:
             for conn in self._all:

@@ -1,0 +1,11 @@
+"""What the notebooks call: each function here is tested, so the notebooks stay thin.
+
+- ``runs``: load a scenario file with changes, play it, summarise it;
+- ``diagram``: the state machine laid out from the transition table;
+- ``idempotency``: a storm of concurrent retries with the idempotency layer on or off;
+- ``fraud``: labelled traffic replayed against candidate rules, scored;
+- ``webhooks``: attempts, latency and dead-letter depth of a run, and replaying its DLQ;
+- ``audit``: an attacker's tools against the audit log (for the tampering notebook);
+- ``signatures``: what a non-constant-time comparison leaks;
+- ``scale``: a lean bulk run of many payments, and timing queries.
+"""

@@ -1,0 +1,133 @@
+"""The functions the notebooks call."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from mockpay_core import Engine, SeededIds, SimulatedClock
+from mockpay_core.config import EngineConfig
+from mockpay_core.domain.fraud import RuleSpec
+from mockpay_core.domain.states import TRANSITIONS
+from mockpay_core.lab import audit, diagram, fraud, idempotency, runs, scale, signatures, webhooks
+
+HOOK = "http://127.0.0.1:4000/hooks"
+
+
+def test_the_diagram_has_every_state_and_every_edge_of_the_table() -> None:
+    arrows = diagram.arrows()
+    pairs = {(a.source, a.target) for a in arrows}
+    assert len(pairs) == len(arrows)
+    for e in TRANSITIONS:
+        source = "(new)" if e.source is None else str(e.source)
+        assert (source, str(e.target)) in pairs
+    positions = diagram.layout()
+    assert set(positions) == {a.source for a in arrows} | {a.target for a in arrows}
+    assert positions["(new)"][0] == 0 and positions["success"][0] == 2
+    assert len(set(positions.values())) == len(positions)
+
+
+def test_load_merges_changes_into_one_key_only() -> None:
+    s = runs.load("05-webhook-outage.yaml", name="x", engine={"retry_schedule": "original"})
+    assert (s.name, s.engine.retry_schedule, s.engine.default_fraud_rules) == (
+        "x", "original", False
+    )  # fmt: skip
+
+
+def test_play_and_verdicts(tmp_path: Path) -> None:
+    result = runs.play("03-key-reuse.yaml", tmp_path, name="reuse")
+    assert (tmp_path / "reuse" / "payments.parquet").is_file()
+    assert all(line.startswith("PASS") for line in runs.verdicts(result))
+    failing = runs.play(
+        "03-key-reuse.yaml", tmp_path,
+        expectations=[{"name": "two payments", "sql": "SELECT count(*) FROM payments", "value": 2}],
+    )  # fmt: skip
+    assert runs.verdicts(failing) == ["FAIL  two payments  (expected == 2, got 1)"]
+
+
+@pytest.mark.parametrize(("on", "payments", "replayed"), [(True, 1, 19), (False, 20, 0)])
+def test_retry_storm(on: bool, payments: int, replayed: int) -> None:
+    storm = idempotency.retry_storm(idempotency=on, requests=20)
+    assert idempotency.charges(storm) == {
+        "requests": 20, "payments": payments, "charged_minor": 25_000 * payments,
+        "replayed": replayed,
+    }  # fmt: skip
+
+
+def _engine() -> tuple[Engine, str]:
+    e = Engine.open(":memory:", clock=SimulatedClock(), ids=SeededIds(3),
+                    config=EngineConfig(seed_default_fraud_rules=False))  # fmt: skip
+    t = e.register_tenant("Acme", "a@x.test").tenant.id
+    for i in range(3):
+        p = e.create_payment(t, amount=10, currency="USD", webhook_url=HOOK, idempotency_key=f"{i}")
+        e.simulate(t, p.value.id, "success")
+    return e, t
+
+
+def test_audit_attacker_tools() -> None:
+    e, t = _engine()
+    head = audit.head(e, t)
+    assert [r["seq"] for r in audit.rows(e, t)] == list(range(1, 7))
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        audit.tamper(e, "UPDATE audit_log SET new_status = 'refunded' WHERE seq = 2")
+    audit.drop_triggers(e)
+    assert audit.tamper(e, "UPDATE audit_log SET new_status = 'refunded' WHERE seq = 2") == 1
+    assert e.verify_audit(t).broken_seq == 2
+    assert audit.rechain(e, t) == 5
+    assert e.verify_audit(t).ok and audit.head(e, t) != head
+
+
+def test_a_naive_comparison_leaks_the_signature_and_compare_digest_does_not() -> None:
+    secret = b"3f9a0c1d"
+    assert signatures.naive_equal(secret, b"3f9a0000") == (False, 6)
+    assert signatures.naive_equal(secret, secret) == (True, 8)
+    found, guesses = signatures.guess_by_leak(len(secret), signatures.naive_oracle(secret))
+    assert found == secret and guesses == 16 * 7 + 14  # "d" is the 14th hex digit
+    blind, _ = signatures.guess_by_leak(len(secret), signatures.constant_time_oracle(secret))
+    assert blind == b"00000000"
+    assert signatures.constant_time_oracle(secret)(secret) == (True, 8)
+
+
+def test_fraud_replay_and_score(tmp_path: Path) -> None:
+    run = runs.play("04-card-testing.yaml", tmp_path, engine={"fraud_rules": []},
+                    expectations=[]).run_dir  # fmt: skip
+    traffic = fraud.traffic(run).filter(pl.col("label").is_in(["testing", "shoppers"]))
+    velocity = RuleSpec(name="v", rule_type="velocity", scope="customer", threshold=5,
+                        window_secs=60)  # fmt: skip
+    decided = fraud.replay(traffic, [velocity])
+    scored = fraud.score(decided, ["testing"])
+    assert (scored["true_positives"], scored["false_positives"], scored["missed"]) == (195, 0, 5)
+    assert scored["precision"] == 1.0 and scored["fraud_cost"] == 5.0
+    table = fraud.sweep(traffic, {"none": [], "v": [velocity]}, ["testing"])
+    assert table["recall"].to_list() == [0.0, 0.975]
+
+
+def test_webhook_frames_and_dlq_replay(tmp_path: Path) -> None:
+    result = runs.play(
+        "05-webhook-outage.yaml", tmp_path, engine={"retry_schedule": "original"},
+        phases=[{"name": "p", "tenant": "shop", "duration": "3h",
+                 "arrival": {"kind": "constant", "rate_per_s": 0.005}}],
+        settle="1h", expectations=[],
+    )  # fmt: skip
+    run = result.run_dir
+    assert webhooks.attempts(run).height >= 54
+    dead = webhooks.dlq_depth(run, every_s=3600)
+    assert dead["dead"].to_list()[:2] == [0, 0] and dead["dead"][-1] > 0
+    assert webhooks.latency(run)["latency_s"].max() < 10
+    replay = webhooks.replay_dead_letters(run)
+    assert replay["replayed"] == dead["dead"][-1] == replay["delivered"]
+    assert replay["still_dead"] == 0
+
+
+def test_bulk_run_and_timer(tmp_path: Path) -> None:
+    run = scale.bulk_run(tmp_path, 500, days=1, seed=1)
+    payments = pl.read_parquet(run / "payments.parquet")
+    assert payments.height == 500 and set(payments["status"]) == {"success", "failed"}
+    assert pl.read_parquet(run / "audit_log.parquet").height == 1000
+    assert scale.bulk_run(tmp_path, 500, days=1, seed=1) == run
+    assert pl.read_parquet(run / "payments.parquet").equals(payments)
+    value, ms = scale.timed(lambda: 42)
+    assert value == 42 and ms >= 0
