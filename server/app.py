@@ -23,7 +23,7 @@ from server import errors
 from server.keycache import KeyCache
 from server.middleware import RequestMiddleware
 from server.ratelimit import RateLimiter
-from server.routers import admin, auth, export, payments
+from server.routers import admin, auth, export, payments, webhooks
 from server.settings import Settings
 
 log = logging.getLogger("mockpay.server")
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.ratelimiter = RateLimiter(engine.clock)
     app.state.keys = KeyCache()
     errors.install(app)
-    for router in (auth.router, payments.router, admin.router, export.router):
+    for router in (auth.router, payments.router, webhooks.router, admin.router, export.router):
         app.include_router(router)
 
     app.add_middleware(RequestMiddleware, body_bytes_max=settings.body_bytes_max)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from mockpay_core import AuditEntry, Payment, Refund, Tenant
+from mockpay_core.domain.delivery import Delivery
 from mockpay_core.domain.model import Dispute
 from mockpay_core.domain.money import format_major
 
@@ -98,3 +99,13 @@ def tenant(t: Tenant) -> dict[str, Any]:
         "rate_limit_tier": t.rate_limit_tier,
         "created_at": ts(t.created_at),
     }
+
+
+def dead_letter(d: Delivery, webhook_url: str, attempts_max: int) -> dict[str, Any]:
+    """A dead event in the original's ``failed_jobs`` shape, plus why it died."""
+    return {
+        "job_id": d.event_id, "payment_id": d.payment_id, "tenant_id": d.tenant_id,
+        "webhook_url": webhook_url, "attempts": d.attempts, "max_attempts": attempts_max,
+        "created_at": ts(d.created_at), "failed_at": ts(d.dead_at), "reason": d.dead_reason,
+        "last_error": d.last_error, "payload": d.payload,
+    }  # fmt: skip

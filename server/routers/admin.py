@@ -34,15 +34,11 @@ def _rule(r: FraudRule) -> dict[str, Any]:
 
 @router.get("/dlq", summary="Dead webhook events (newest 50), every tenant's")
 def dlq(_: Admin_, e: Engine_, limit: int = DLQ_LIMIT) -> dict[str, Any]:
-    jobs = []
-    for d in e.dead_letters(limit=limit):
-        jobs.append({
-            "job_id": d.event_id, "payment_id": d.payment_id, "tenant_id": d.tenant_id,
-            "webhook_url": e.get_payment(d.tenant_id, d.payment_id).webhook_url,
-            "attempts": d.attempts, "max_attempts": e.ctx.config.delivery.schedule.attempts_max,
-            "created_at": wire.ts(d.created_at), "failed_at": wire.ts(d.dead_at),
-            "reason": d.dead_reason, "last_error": d.last_error, "payload": d.payload,
-        })  # fmt: skip
+    attempts_max = e.ctx.config.delivery.schedule.attempts_max
+    jobs = [
+        wire.dead_letter(d, e.get_payment(d.tenant_id, d.payment_id).webhook_url, attempts_max)
+        for d in e.dead_letters(limit=limit)
+    ]
     return {"total": len(jobs), "message": f"{len(jobs)} dead webhook events", "failed_jobs": jobs}
 
 

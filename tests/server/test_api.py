@@ -277,3 +277,23 @@ def test_a_rotated_secret_and_a_new_tier_show_at_once(live: Live) -> None:
     assert r.status_code == 200, r.text
     r = live.http.get("/api/payments", headers=auth)
     assert r.headers["RateLimit-Limit"] == "100"
+
+
+def test_a_tenant_lists_and_replays_its_own_dead_letters(live_simulated: Live) -> None:
+    live = live_simulated
+    auth, _ = live.tenant("Dead Letters")
+    other, _ = live.tenant("Someone Else")
+    pid = create(live, auth, "dl", webhook_url="http://127.0.0.1:9/refused")["payment_id"]
+    live.http.post(f"/api/payments/{pid}/simulate", headers=auth, json={"status": "success"})
+    for _ in range(12):  # past the whole retry schedule, half a day at a time
+        r = live.http.post("/api/admin/clock/advance", headers=live.admin, json={"seconds": 43200})
+        assert r.status_code == 200, r.text
+    jobs = live.http.get("/api/webhooks/dead-letters", headers=auth).json()["failed_jobs"]
+    assert [(j["payment_id"], j["reason"]) for j in jobs] == [(pid, "attempts_exhausted")]
+    assert live.http.get("/api/webhooks/dead-letters", headers=other).json()["total"] == 0
+    event_id = jobs[0]["job_id"]
+    r = live.http.post(f"/api/webhooks/dead-letters/{event_id}/replay", headers=other)
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    r = live.http.post(f"/api/webhooks/dead-letters/{event_id}/replay", headers=auth)
+    assert r.status_code == 200 and r.json()["original_job_id"] == event_id
+    assert live.http.get("/api/webhooks/dead-letters", headers=auth).json()["total"] == 0
