@@ -73,16 +73,17 @@ def test_window_indexes_exclude_exactly_what_the_engine_does_not_count() -> None
     assert windows.count(f"WHERE {COUNTED_SQL}") == 2
 
 
-def test_the_window_query_uses_the_partial_index(tmp_path: Path) -> None:
+def test_the_window_queries_use_the_partial_index(tmp_path: Path) -> None:
     store = SqliteStore(str(tmp_path / "plan.db"))
-    from mockpay_core.storage.sqlite.writer import _COUNT_SQL
+    from mockpay_core.storage.sqlite.writer import _WINDOW_SQL
 
-    plan = (
-        store.raw_connection()
-        .execute("EXPLAIN QUERY PLAN " + _COUNT_SQL.format(agg="count(*)"), ("t", "2026"))
-        .fetchall()
-    )
-    assert "payments_window" in str(plan)
+    conn = store.raw_connection()
+    for sql, params in [
+        (f"SELECT count(*) {_WINDOW_SQL}", ("t", "2026")),
+        (f"SELECT count(*) FROM (SELECT 1 {_WINDOW_SQL} LIMIT ?) AS w", ("t", "2026", 5)),
+    ]:
+        plan = conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+        assert "payments_window" in str(plan)
 
 
 def test_bad_durability_is_refused() -> None:

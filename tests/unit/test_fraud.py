@@ -43,6 +43,18 @@ def test_velocity_admits_exactly_the_threshold() -> None:
     assert decide([VELOCITY], facts(), {"v": 5}).outcome is Outcome.FLAG  # 6th payment
 
 
+@pytest.mark.parametrize("threshold", [1, 2, 5, 100])
+def test_a_capped_count_decides_as_the_full_count_would(threshold: object) -> None:
+    """Velocity counts stop at ``count_max``: every count past it decides the same."""
+    spec = rule(name="v", rule_type="velocity", threshold=threshold, window_secs=60)
+    (q,) = window_queries([spec], facts())
+    assert q.kind == "count" and q.count_max is not None
+    for count in range(0, 120):
+        full = decide([spec], facts(), {"v": count}).outcome
+        capped = decide([spec], facts(), {"v": min(count, q.count_max)}).outcome
+        assert capped is full, (threshold, count)
+
+
 def test_volume_sums_this_payment_in_its_currency() -> None:
     assert decide([VOLUME], facts(amount_minor=5000), {"vol": 5000}).outcome is Outcome.ALLOW
     assert decide([VOLUME], facts(amount_minor=5001), {"vol": 5000}).outcome is Outcome.FLAG

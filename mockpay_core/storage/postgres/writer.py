@@ -42,9 +42,7 @@ COUNTED_SQL: Final = (
     f"status <> '{NOT_COUNTED_STATUS}' AND coalesce(failure_code, '') NOT IN"
     f" ({', '.join(repr(c) for c in FRAUD_FAILURE_CODES)})"
 )
-_COUNT_SQL: Final = (
-    f"SELECT {{agg}} FROM payments WHERE tenant_id = %s AND created_at > %s AND {COUNTED_SQL}"
-)
+_WINDOW_SQL: Final = f"FROM payments WHERE tenant_id = %s AND created_at > %s AND {COUNTED_SQL}"
 _PAYMENT_PLACEHOLDERS: Final = ", ".join(["%s"] * len(PAYMENT_COLS.split(",")))
 # Advisory-lock key spaces (the two-integer form): keys of different kinds never collide.
 IDEMPOTENCY_LOCK_SPACE: Final = 0x4D50
@@ -239,15 +237,21 @@ class PostgresUnitOfWork(PostgresReader, DeliveryWrites):
     def window_stats(self, tenant_id: str, queries: list[WindowQuery]) -> dict[str, int]:
         stats = {}
         for q in queries:
-            agg = "count(*)" if q.kind == "count" else "coalesce(sum(amount_minor), 0)"
-            sql = _COUNT_SQL.format(agg=agg)
+            where = _WINDOW_SQL
             params: list[object] = [tenant_id, q.since]
             if q.customer is not None:
-                sql += " AND customer = %s"
+                where += " AND customer = %s"
                 params.append(q.customer)
             if q.currency is not None:
-                sql += " AND currency = %s"
+                where += " AND currency = %s"
                 params.append(q.currency)
+            if q.kind == "sum":
+                sql = f"SELECT coalesce(sum(amount_minor), 0) {where}"
+            elif q.count_max is None:
+                sql = f"SELECT count(*) {where}"
+            else:  # stop counting once the rule is decided
+                sql = f"SELECT count(*) FROM (SELECT 1 {where} LIMIT %s) AS w"
+                params.append(q.count_max)
             row = self._one(sql, tuple(params))
             stats[q.rule_id] = 0 if row is None else int(row[0])
         return stats

@@ -26,9 +26,7 @@ COUNTED_SQL: Final = (
     f"status <> '{NOT_COUNTED_STATUS}' AND coalesce(failure_code, '') NOT IN"
     f" ({', '.join(repr(c) for c in FRAUD_FAILURE_CODES)})"
 )
-_COUNT_SQL: Final = (
-    f"SELECT {{agg}} FROM payments WHERE tenant_id = ? AND created_at > ? AND {COUNTED_SQL}"
-)
+_WINDOW_SQL: Final = f"FROM payments WHERE tenant_id = ? AND created_at > ? AND {COUNTED_SQL}"
 
 _PAYMENT_PLACEHOLDERS: Final = ", ".join("?" * len(PAYMENT_COLS.split(",")))
 
@@ -176,16 +174,23 @@ class SqliteUnitOfWork(SqliteReader, DeliveryWrites):
     def window_stats(self, tenant_id: str, queries: list[WindowQuery]) -> dict[str, int]:
         stats = {}
         for q in queries:
-            sql = _COUNT_SQL.format(agg="count(*)" if q.kind == "count" else "total(amount_minor)")
+            where = _WINDOW_SQL
             params: list[object] = [tenant_id, ts(q.since)]
             if q.customer is not None:
-                sql += " AND customer = ?"
+                where += " AND customer = ?"
                 params.append(q.customer)
             if q.currency is not None:
-                sql += " AND currency = ?"
+                where += " AND currency = ?"
                 params.append(q.currency)
-            (value,) = self._conn.execute(sql, params).fetchone()
-            stats[q.rule_id] = int(value)
+            if q.kind == "sum":
+                sql = f"SELECT total(amount_minor) {where}"
+            elif q.count_max is None:
+                sql = f"SELECT count(*) {where}"
+            else:  # stop counting once the rule is decided
+                sql = f"SELECT count(*) FROM (SELECT 1 {where} LIMIT ?) AS w"
+                params.append(q.count_max)
+            row = self._conn.execute(sql, params).fetchone()
+            stats[q.rule_id] = 0 if row is None else int(row[0])
         return stats
 
     def insert_decision(self, decision_id: str, payment: Payment, decision: FraudDecision) -> None:
