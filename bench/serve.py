@@ -56,6 +56,8 @@ from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import dataclass, field, replace  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
 
+from procs import stop  # noqa: E402
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
@@ -248,12 +250,7 @@ def serving(argv: list[str], log: str, env: dict[str, str] | None = None) -> Ite
         wait_accepting(proc, port, log)
         yield Server(f"http://{HOST}:{port}", proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, STOP_TIMEOUT_S)
 
 
 def ours_argv(db: str, workers: int) -> list[str]:

@@ -38,6 +38,7 @@ from itertools import count
 from typing import Any, cast
 
 import httpx
+from procs import stop
 
 from mockpay_core import Engine, EngineConfig
 from mockpay_core.config import DeliveryConfig
@@ -124,12 +125,7 @@ def receiver_process() -> Iterator[str]:
         wait_accepting(proc, port)
         yield f"http://{HOST}:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, STOP_TIMEOUT_S)
 
 
 def posts_received(base: str) -> int:

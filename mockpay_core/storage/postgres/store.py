@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -38,6 +37,7 @@ import psycopg_pool
 from psycopg import errors as pgerrors
 
 from mockpay_core.errors import AuditImmutable, EmailTaken, StorageBusy, StorageError
+from mockpay_core.storage.migrations import shipped
 from mockpay_core.storage.postgres.reader import PostgresReader
 from mockpay_core.storage.postgres.writer import PostgresUnitOfWork
 
@@ -45,7 +45,6 @@ BUSY_TIMEOUT_S_DEFAULT: Final = 5.0
 POOL_SIZE_DEFAULT: Final = 10
 CONNECT_TIMEOUT_S: Final = 10
 AUDIT_IMMUTABLE_STATE: Final = "MP001"  # raised by the audit_log trigger (0001_init.sql)
-_MIGRATION_NAME = re.compile(r"(\d{4})_\w+\.sql")
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _RETRYABLE = (
     pgerrors.LockNotAvailable,
@@ -86,13 +85,8 @@ def split_schema(url: str) -> tuple[str, str | None]:
 
 
 def migrations() -> list[tuple[int, str]]:
-    """(version, sql) of every migration shipped with the package, in order."""
-    found = []
-    for entry in resources.files(__package__).joinpath("migrations").iterdir():
-        match = _MIGRATION_NAME.fullmatch(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    """(version, sql) of every migration shipped with this adapter, in order."""
+    return shipped(__package__)
 
 
 class PostgresStore:

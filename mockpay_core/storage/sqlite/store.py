@@ -23,15 +23,14 @@ flushes before any other thread reads or writes.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from importlib import resources
 from typing import Final, Literal
 
 from mockpay_core.errors import AuditImmutable, StorageBusy, StorageError
+from mockpay_core.storage.migrations import shipped
 from mockpay_core.storage.sqlite.reader import SqliteReader
 from mockpay_core.storage.sqlite.writer import SqliteUnitOfWork
 
@@ -40,7 +39,6 @@ Journal = Literal["wal", "memory"]
 BUSY_TIMEOUT_S_DEFAULT: Final = 5.0
 GROUP_COMMIT_MAX: Final = 10_000
 _BUSY_NAMES = ("SQLITE_BUSY", "SQLITE_LOCKED")
-_MIGRATION_NAME = re.compile(r"(\d{4})_\w+\.sql")
 
 
 @contextmanager
@@ -58,13 +56,8 @@ def translate_errors() -> Iterator[None]:
 
 
 def migrations() -> list[tuple[int, str]]:
-    """(version, sql) of every migration shipped with the package, in order."""
-    found = []
-    for entry in resources.files(__package__).joinpath("migrations").iterdir():
-        match = _MIGRATION_NAME.fullmatch(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    """(version, sql) of every migration shipped with this adapter, in order."""
+    return shipped(__package__)
 
 
 def _statements(script: str) -> Iterator[str]:
