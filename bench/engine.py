@@ -66,10 +66,11 @@ SQL_RULES = (
     " AND (tenant_id IS NULL OR tenant_id = ?) ORDER BY created_at, id"
 )
 SQL_WINDOW = (
-    "SELECT count(*) FROM payments WHERE tenant_id = ? AND created_at > ?"
+    "SELECT count(*) FROM (SELECT 1 FROM payments WHERE tenant_id = ? AND created_at > ?"
     " AND status <> 'flagged'"
-    " AND coalesce(failure_code, '') NOT IN ('fraud_blocked', 'fraud_rejected')"
+    " AND coalesce(failure_code, '') NOT IN ('fraud_blocked', 'fraud_rejected') LIMIT ?) AS w"
 )
+VELOCITY_THRESHOLD = 5  # the default velocity rule's: its count stops there
 SQL_INSERT_PAYMENT = f"INSERT INTO payments VALUES ({', '.join('?' * 20)})"
 SQL_AUDIT_HEAD = "SELECT seq, hash FROM audit_log WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1"
 SQL_INSERT_AUDIT = f"INSERT INTO audit_log VALUES ({', '.join('?' * 12)})"
@@ -278,7 +279,7 @@ def raw_create(ex: Callable[..., sqlite3.Cursor], tenant_id: str, op: RawOp) -> 
     ex(op.savepoint)
     ex(SQL_TENANT, (tenant_id,)).fetchone()
     ex(SQL_RULES, (tenant_id,)).fetchall()
-    ex(SQL_WINDOW, (tenant_id, op.since)).fetchone()
+    ex(SQL_WINDOW, (tenant_id, op.since, VELOCITY_THRESHOLD)).fetchone()
     ex(SQL_INSERT_PAYMENT, op.payment)
     raw_audit(ex, tenant_id, op.audit)
     ex(SQL_INSERT_DECISION, op.decision)
