@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from mockpay_core import Engine, SimulatedClock, SystemClock
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Route functions run on anyio's thread pool; its size is ours to choose.
+        to_thread.current_default_thread_limiter().total_tokens = settings.engine_threads()
         worker = None
         if settings.clock == "system":
             worker = threading.Thread(target=background, name="mockpay-background", daemon=True)

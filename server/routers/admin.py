@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
+from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -165,12 +166,13 @@ def clock(_: Admin_, e: Engine_) -> dict[str, Any]:
 
 
 @router.get("/config", summary="The engine's settings (expiries, webhook retries and timeout)")
-def config(_: Admin_, e: Engine_) -> dict[str, Any]:
+async def config(_: Admin_, e: Engine_) -> dict[str, Any]:
     c = e.ctx.config
     return {
         "authorization_ttl_s": c.authorization_ttl_s, "idempotency_ttl_s": c.idempotency_ttl_s,
         "webhook_timeout_s": c.delivery.timeout_s,
         "retry_schedule": c.delivery.schedule.model_dump(mode="json"),
+        "threads": to_thread.current_default_thread_limiter().total_tokens,
     }  # fmt: skip
 
 

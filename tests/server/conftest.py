@@ -25,6 +25,7 @@ class Live:
     url: str
     http: httpx.Client
     admin: dict[str, str]
+    db: str = ""  # the server's database: a file path or a postgresql:// URL
 
     def tenant(self, name: str = "Acme") -> tuple[dict[str, str], dict[str, object]]:
         r = self.http.post(
@@ -53,7 +54,7 @@ def serve(settings: Settings) -> Iterator[Live]:
         time.sleep(0.02)
     url = f"http://127.0.0.1:{settings.port}"
     with httpx.Client(base_url=url, timeout=10) as http:
-        yield Live(url, http, {"Authorization": f"Bearer {ADMIN}"})
+        yield Live(url, http, {"Authorization": f"Bearer {ADMIN}"}, settings.db)
     server.should_exit = True
     thread.join(timeout=10)
 

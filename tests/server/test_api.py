@@ -11,6 +11,7 @@ import pytest
 import standardwebhooks
 
 from server.logs import JsonLines
+from server.settings import Settings
 from tests.delivery.receiver import running_receiver
 from tests.server.conftest import HOOK, Live
 
@@ -297,3 +298,10 @@ def test_a_tenant_lists_and_replays_its_own_dead_letters(live_simulated: Live) -
     r = live.http.post(f"/api/webhooks/dead-letters/{event_id}/replay", headers=auth)
     assert r.status_code == 200 and r.json()["original_job_id"] == event_id
     assert live.http.get("/api/webhooks/dead-letters", headers=auth).json()["total"] == 0
+
+
+def test_engine_calls_run_on_a_small_thread_pool(live: Live) -> None:
+    """2 threads on SQLite (one writer at a time), 16 on PostgreSQL, unless MOCKPAY_THREADS."""
+    config = live.http.get("/api/admin/config", headers=live.admin).json()
+    assert config["threads"] == (16 if live.db.startswith("postgresql") else 2)
+    assert Settings(db="x.db", threads=7).engine_threads() == 7
