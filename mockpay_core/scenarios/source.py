@@ -15,9 +15,10 @@ from typing import Any, Final, Protocol
 
 import psycopg
 
-from mockpay_core.scenarios.tables import table_columns
+from mockpay_core.scenarios.tables import ENGINE_TABLES, table_columns
 
 CHUNK_ROWS: Final = 50_000
+_PAGE_KEYS: Final = {"idempotency_keys": "tenant_id || ' ' || key", "deliveries": "seq"}
 Column = tuple[str, str]  # (name, INTEGER | REAL | TEXT)
 _PG_KINDS: Final = {
     "bigint": ("INTEGER", "{}"),
@@ -101,12 +102,34 @@ class PostgresSource:
         return [(n, _PG_KINDS.get(t, ("TEXT", ""))[0]) for n, t in _keep(rows, wanted)]
 
     def _select(self, table: str, columns: list[Column]) -> str:
+        """SELECT the columns in SQLite's representation (times as text, booleans 0/1)."""
         types = dict(self.conn.execute(
             "SELECT column_name, data_type FROM information_schema.columns"
             " WHERE table_schema = current_schema() AND table_name = %s", (table,),
         ).fetchall())  # fmt: skip
         exprs = [_PG_KINDS.get(types[n], ("TEXT", "{}"))[1].format(f'"{n}"') for n, _ in columns]
         return f"SELECT {', '.join(exprs)} FROM {table}"
+
+    def tenant_page(
+        self, table: str, tenant_ids: Sequence[str], after: str | None, limit: int
+    ) -> tuple[list[Column], list[tuple[Any, ...]], str | None]:
+        """As ``tables.tenant_page`` on SQLite: a page of some tenants' rows, keyset-paged."""
+        columns = self.columns(table, ENGINE_TABLES[table])
+        order = _PAGE_KEYS.get(table, "id")
+        owner = "id" if table == "tenants" else "tenant_id"
+        where = f"({owner} = ANY(%s){' OR tenant_id IS NULL' if table == 'fraud_rules' else ''})"
+        params: list[object] = [list(tenant_ids)]
+        if after is not None:
+            where += f" AND {order} > %s" + ("::bigint" if order == "seq" else "")
+            params.append(after)
+        select = self._select(table, columns).replace(
+            "SELECT ", f"SELECT ({order})::text AS page_key, ", 1
+        )
+        sql = f"{select} WHERE {where} ORDER BY {order} LIMIT %s"
+        found = self.conn.execute(sql.encode(), [*params, limit + 1]).fetchall()
+        more = len(found) > limit
+        rows = [tuple(r[1:]) for r in found[:limit]]
+        return columns, rows, str(found[limit - 1][0]) if more else None
 
     def chunks(self, table: str, columns: list[Column]) -> Iterator[list[tuple[Any, ...]]]:
         with self.conn.transaction(), self.conn.cursor(name=f"export_{table}") as cursor:

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query
 
 from mockpay_core.errors import NotFound, ValidationError
 from mockpay_core.scenarios import tables
+from mockpay_core.scenarios.source import PostgresSource
+from mockpay_core.storage.postgres import PostgresStore
 from mockpay_core.storage.sqlite import SqliteStore
 from server.deps import Admin_, Engine_
 from server.errors import RESPONSES
@@ -30,11 +32,14 @@ def export_table(
     if table not in tables.ENGINE_TABLES:
         raise NotFound("table", table)
     store = e.store
-    if not isinstance(store, SqliteStore):
-        raise ValidationError("export reads the SQLite store only", "table")
-    columns, rows, next_after = tables.tenant_page(
-        store.raw_connection(), table, tenant_id, after, limit
-    )
+    if isinstance(store, SqliteStore):
+        page = tables.tenant_page(store.raw_connection(), table, tenant_id, after, limit)
+    elif isinstance(store, PostgresStore):
+        with store.raw_connection() as conn:
+            page = PostgresSource(conn).tenant_page(table, tenant_id, after, limit)
+    else:
+        raise ValidationError("export reads an SQLite or PostgreSQL store", "table")
+    columns, rows, next_after = page
     return {"columns": columns, "rows": rows, "next_after": next_after}
 
 

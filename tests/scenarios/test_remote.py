@@ -50,6 +50,20 @@ def test_library_scenario_passes_against_a_live_server(
     assert (tmp_path / result.scenario.name / "payments.parquet").exists()
 
 
+def test_a_scenario_passes_against_a_server_on_postgresql(
+    postgres_schema: tuple[str, str], tmp_path: Path
+) -> None:
+    """The export route reads PostgreSQL's tables too."""
+    url, schema = postgres_schema
+    with running_server(
+        clock="simulated", admin_token=ADMIN, default_fraud_rules=False,
+        db=f"{url}?schema={schema}",
+    ) as server:  # fmt: skip
+        result = run_remote(load(LIBRARY / "07-refund-storm.yaml"), tmp_path, server.url, ADMIN)
+    assert result.ok, [(e.spec.name, e.actual, e.error) for e in result.expectations]
+    assert result.counts["payments"]
+
+
 def test_a_second_run_on_the_same_server_sees_only_its_own_tenants(
     server: RunningServer, tmp_path: Path
 ) -> None:
