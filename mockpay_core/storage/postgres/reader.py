@@ -27,8 +27,8 @@ from mockpay_core.domain.model import (
     Tenant,
 )
 from mockpay_core.domain.states import Status
+from mockpay_core.storage.metrics import metrics
 from mockpay_core.storage.postgres.deliveries import DeliveryReads
-from mockpay_core.storage.postgres.metrics import metrics
 from mockpay_core.storage.protocol import PaymentFilter
 from mockpay_core.storage.sqlite.reader import (
     AUDIT_COLS,
@@ -211,7 +211,7 @@ class PostgresReader(DeliveryReads):
         return [payment_row(r) for r in rows]
 
     def metrics(self, since: datetime, tenant_id: str | None) -> dict[str, Any]:
-        return metrics(self._conn, since, tenant_id)
+        return metrics(self._conn, "%s", since, tenant_id)
 
     def get_meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = %s", (key,))

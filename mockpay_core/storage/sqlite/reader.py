@@ -22,9 +22,9 @@ from mockpay_core.domain.model import (
     Tenant,
 )
 from mockpay_core.domain.states import Status
+from mockpay_core.storage.metrics import metrics
 from mockpay_core.storage.protocol import PaymentFilter
 from mockpay_core.storage.sqlite.deliveries import DeliveryReads
-from mockpay_core.storage.sqlite.metrics import metrics
 
 TENANT_COLS: Final = (
     "id, name, email, webhook_secret, rate_limit_tier, created_at,"
@@ -235,7 +235,7 @@ class SqliteReader(DeliveryReads):
         return [payment_row(r) for r in rows]
 
     def metrics(self, since: datetime, tenant_id: str | None) -> dict[str, Any]:
-        return metrics(self._conn, ts(since), tenant_id)
+        return metrics(self._conn, "?", ts(since), tenant_id)
 
     def get_meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))

@@ -1,52 +1,61 @@
-"""The original's metrics, computed in SQL (one scan per table, scoped to a tenant or not)."""
+"""The original's metrics, computed in SQL that SQLite and PostgreSQL both speak (one scan
+per table, scoped to a tenant or not); each adapter passes its placeholder."""
 
 from __future__ import annotations
 
-import sqlite3
-from typing import Any
+from typing import Any, Protocol
 
 from mockpay_core.domain.fraud import Outcome
 from mockpay_core.domain.states import Status
+
+
+class Connection(Protocol):
+    def execute(self, sql: str, params: list[Any], /) -> Any: ...
 
 
 def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 
 
-def metrics(conn: sqlite3.Connection, since: str, tenant_id: str | None) -> dict[str, Any]:
-    scope, params = ("WHERE tenant_id = ?", [tenant_id]) if tenant_id else ("WHERE 1 = 1", [])
+def metrics(conn: Connection, ph: str, since: object, tenant_id: str | None) -> dict[str, Any]:
+    """``ph`` is the driver's placeholder (``?`` or ``%s``); ``since`` in its time type."""
+    scope, params = (f"WHERE tenant_id = {ph}", [tenant_id]) if tenant_id else ("WHERE 1 = 1", [])
+
+    def one(sql: str, values: list[Any]) -> tuple[Any, ...]:
+        return tuple(conn.execute(sql, values).fetchone())  # aggregates always return a row
+
     by_status = dict.fromkeys((s.value for s in Status), 0)
     for status, count in conn.execute(
         f"SELECT status, count(*) FROM payments {scope} GROUP BY status", params
     ):
         by_status[status] = count
-    total, last_24h, captured = conn.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE created_at >= ?),"
+    total, last_24h, captured = one(
+        f"SELECT count(*), count(*) FILTER (WHERE created_at >= {ph}),"
         f" count(*) FILTER (WHERE captured_minor > 0) FROM payments {scope}",
         [since, *params],
-    ).fetchone()
+    )
     by_currency = {
-        currency: {"count": n, "volume_minor": volume, "average_minor": round(volume / n)}
+        currency: {"count": n, "volume_minor": int(volume), "average_minor": round(volume / n)}
         for currency, n, volume in conn.execute(
             f"SELECT currency, count(*), sum(amount_minor) FROM payments {scope}"
             " GROUP BY currency ORDER BY currency",
             params,
         )
     }
-    flagged, flagged_24h = conn.execute(
-        "SELECT count(*), count(*) FILTER (WHERE created_at >= ?) FROM fraud_decisions"
-        f" {scope} AND outcome = ?",
+    flagged, flagged_24h = one(
+        f"SELECT count(*), count(*) FILTER (WHERE created_at >= {ph}) FROM fraud_decisions"
+        f" {scope} AND outcome = {ph}",
         [since, *params, Outcome.FLAG.value],
-    ).fetchone()
-    transitions, with_history, transitions_24h = conn.execute(
-        "SELECT count(*), count(DISTINCT payment_id), count(*) FILTER (WHERE created_at >= ?)"
+    )
+    transitions, with_history, transitions_24h = one(
+        f"SELECT count(*), count(DISTINCT payment_id), count(*) FILTER (WHERE created_at >= {ph})"
         f" FROM audit_log {scope}",
         [since, *params],
-    ).fetchone()
-    events, events_24h = conn.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE created_at >= ?) FROM events {scope}",
+    )
+    events, events_24h = one(
+        f"SELECT count(*), count(*) FILTER (WHERE created_at >= {ph}) FROM events {scope}",
         [since, *params],
-    ).fetchone()
+    )
     return {
         "payments": {
             "total": total,
