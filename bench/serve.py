@@ -587,7 +587,9 @@ def print_targets(figures: Figures, connections: list[int], tag: str) -> None:
 AREAS = (  # (frame marker, area): a sample counts to the first area with a frame on its stack
     ("Dispatcher.run_until_idle (", "webhook delivery (the background thread)"),
     ("tenant (server/deps.py", "authenticate and rate-limit (the tenant dependency)"),
-    ("Engine.", "Engine methods (in the thread pool)"),
+    ("EngineCalls._run (", "commands on the writer thread (engine, batch, COMMIT)"),
+    ("Engine.", "Engine methods (reads, on the event loop)"),
+    ("EngineCalls._", "the writer thread: queue, answers"),
     ("WorkerThread.run (", "the rest of the thread pool: endpoints, sync dependencies"),
     ("request_done (server/logs.py", "the per-request JSON log line"),
     ("run_in_threadpool (", "hand-offs to the thread pool (event loop side)"),

@@ -1,7 +1,9 @@
 """The FastAPI application: ``create_app`` wires settings, the engine and the routers.
 
-Routes are plain ``def`` functions: the engine is synchronous (sqlite3, psycopg), so FastAPI
-runs each request on its thread pool and the engine's own locking keeps them correct.
+The engine is synchronous (sqlite3, psycopg). Tenant routes run its calls through
+``EngineCalls`` (server/calls.py: on SQLite, commands batched on one writer thread, reads on
+the event loop); admin routes are plain ``def`` functions, which FastAPI runs on its thread
+pool: they are rare, and some (the clock's advance, exports) take long.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from mockpay_core import Engine, SimulatedClock, SystemClock
 from mockpay_core.config import EngineConfig
 from mockpay_core.storage.open import open_store
 from server import errors
+from server.calls import EngineCalls
 from server.keycache import KeyCache
 from server.middleware import RequestMiddleware
 from server.ratelimit import RateLimiter
@@ -46,6 +49,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """The app over ``engine`` (or one opened from ``settings.db``)."""
     settings = settings or Settings()
     engine = engine or _engine(settings)
+    calls = EngineCalls(engine)
     dispatcher = engine.dispatcher()
     rng = random.Random()
     lock = threading.Lock()
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         stop.set()
         if worker is not None:
             worker.join(timeout=10)
+        calls.close()
         dispatcher.close()
 
     app = FastAPI(
@@ -92,6 +97,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.calls = calls
     app.state.settings = settings
     app.state.admin_token = settings.admin_token or secrets.token_urlsafe(24)
     app.state.run_due = run_due

@@ -6,10 +6,10 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from starlette.concurrency import run_in_threadpool
 
 from mockpay_core import Engine, Tenant
 from mockpay_core.errors import AuthenticationError
+from server.calls import EngineCalls
 from server.errors import Forbidden
 from server.keycache import KeyCache
 
@@ -22,6 +22,11 @@ async def engine(request: Request) -> Engine:
     return found
 
 
+async def calls(request: Request) -> EngineCalls:
+    found: EngineCalls = request.app.state.calls
+    return found
+
+
 async def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
     if not authorization:
         return None
@@ -30,17 +35,14 @@ async def bearer(authorization: Annotated[str | None, Header()] = None) -> str |
     return authorization[len(BEARER) :].strip()
 
 
-async def tenant(
-    request: Request,
-    key: Annotated[str | None, Depends(bearer)],
-    eng: Annotated[Engine, Depends(engine)],
-) -> Tenant:
+async def tenant(request: Request, key: Annotated[str | None, Depends(bearer)]) -> Tenant:
     if key is None:
         raise AuthenticationError("API key missing")
     cache: KeyCache = request.app.state.keys
     found = cache.get(key)
     if found is None:
-        found = await run_in_threadpool(eng.authenticate, key)
+        engine_calls: EngineCalls = request.app.state.calls
+        found = await engine_calls.read(lambda e: e.authenticate(key))
         cache.put(key, found)
     request.state.tenant_id = found.id
     request.state.api_key = key
@@ -66,5 +68,6 @@ def admin(
 
 
 Engine_ = Annotated[Engine, Depends(engine)]
+Calls_ = Annotated[EngineCalls, Depends(calls)]
 Tenant_ = Annotated[Tenant, Depends(tenant)]
 Admin_ = Annotated[None, Depends(admin)]

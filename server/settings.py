@@ -39,9 +39,9 @@ class Settings(BaseSettings):
     deliver_webhooks: bool = True
     """Run webhook delivery inside the server process (``mockpay worker`` does it otherwise)."""
     threads: Annotated[int, Field(ge=1, le=256)] | None = None
-    """Threads running engine calls, per process. Unset: 2 on SQLite (it writes one at a
-    time, and more threads only fight over the GIL), 16 on PostgreSQL (calls wait on the
-    network)."""
+    """Threads per process for admin routes and, on PostgreSQL, every engine call (on
+    SQLite, tenant routes go through one writer thread: server/calls.py). Unset: 2 on
+    SQLite, 16 on PostgreSQL (calls wait on the network)."""
 
     def engine_threads(self) -> int:
         if self.threads is not None:

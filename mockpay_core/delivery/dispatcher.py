@@ -26,9 +26,9 @@ import httpx
 
 from mockpay_core.clock import Clock
 from mockpay_core.config import DeliveryConfig
+from mockpay_core.delivery.http11 import SocketPoster
 from mockpay_core.delivery.transport import (
     LATENCY_EXTENSION,
-    GuardedTransport,
     HttpxPoster,
     WebhookPoster,
     refused_by_guard,
@@ -81,7 +81,7 @@ class Dispatcher:
     ) -> None:
         self.config = config or DeliveryConfig()
         self._store, self._clock, self._ids, self._timer = store, clock, ids, timer
-        transport = transport or GuardedTransport(self.config.address_policy)
+        transport = transport or SocketPoster(self.config.address_policy)
         self._poster = transport if isinstance(transport, WebhookPoster) else HttpxPoster(transport)
         self._rng = rng or random.Random()
         self.owner = owner or f"dispatcher-{ids.uuid()}"

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mockpay_core import Engine, SimulatedClock
 from mockpay_core.domain.fraud import FraudRule
 from server import wire
-from server.deps import Admin_, Engine_
+from server.deps import Admin_, Calls_, Engine_
 from server.errors import RESPONSES, ClockNotSimulated
 from server.routers.payments import IdempotencyKey, respond
 
@@ -166,13 +166,15 @@ def clock(_: Admin_, e: Engine_) -> dict[str, Any]:
 
 
 @router.get("/config", summary="The engine's settings (expiries, webhook retries and timeout)")
-async def config(_: Admin_, e: Engine_) -> dict[str, Any]:
+async def config(_: Admin_, e: Engine_, calls: Calls_) -> dict[str, Any]:
     c = e.ctx.config
     return {
         "authorization_ttl_s": c.authorization_ttl_s, "idempotency_ttl_s": c.idempotency_ttl_s,
         "webhook_timeout_s": c.delivery.timeout_s,
         "retry_schedule": c.delivery.schedule.model_dump(mode="json"),
         "threads": to_thread.current_default_thread_limiter().total_tokens,
+        "batched_writes": calls.batched, "write_batches": calls.batches,
+        "write_commands": calls.commands,
     }  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mockpay_core.errors import ValidationError
 from server import wire
-from server.deps import Engine_, Tenant_
+from server.deps import Calls_, Tenant_
 from server.errors import RESPONSES
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=RESPONSES)
@@ -30,11 +30,11 @@ class Register(BaseModel):
 
 
 @router.post("/register", status_code=201, summary="Register a tenant: api key and webhook secret")
-def register(body: Register, e: Engine_) -> dict[str, Any]:
+async def register(body: Register, c: Calls_) -> dict[str, Any]:
     if not body.name or not body.email:
         missing = [(f, "is required") for f in ("name", "email") if not getattr(body, f)]
         raise ValidationError(missing, message="Name and email are required")
-    new = e.register_tenant(body.name, body.email)
+    new = await c.write(lambda e: e.register_tenant(body.name, body.email))
     t = new.tenant
     return {
         "message": "Tenant registered successfully",
@@ -46,8 +46,9 @@ def register(body: Register, e: Engine_) -> dict[str, Any]:
 
 
 @router.get("/me", summary="The calling tenant's credentials")
-def me(request: Request, t: Tenant_, e: Engine_) -> dict[str, Any]:
-    fresh = e.get_tenant(t.id)  # the key cache may hold a secret rotated by another process
+async def me(request: Request, t: Tenant_, c: Calls_) -> dict[str, Any]:
+    # the key cache may hold a secret rotated by another process
+    fresh = await c.read(lambda e: e.get_tenant(t.id))
     return {
         **wire.tenant(fresh), "api_key": request.state.api_key,
         "webhook_secret": fresh.webhook_secret,
@@ -55,8 +56,8 @@ def me(request: Request, t: Tenant_, e: Engine_) -> dict[str, Any]:
 
 
 @router.post("/rotate-secret", summary="A new webhook secret; the old one signs for 24 h more")
-def rotate(request: Request, t: Tenant_, e: Engine_) -> dict[str, Any]:
-    rotated = e.rotate_webhook_secret(t.id)
+async def rotate(request: Request, t: Tenant_, c: Calls_) -> dict[str, Any]:
+    rotated = await c.write(lambda e: e.rotate_webhook_secret(t.id))
     request.app.state.keys.forget(t.id)
     return {
         "webhook_secret": rotated.webhook_secret,

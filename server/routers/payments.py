@@ -8,10 +8,10 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from mockpay_core import Outcome
+from mockpay_core import Engine, Outcome
 from mockpay_core.domain.money import CURRENCY_EXPONENTS
 from server import wire
-from server.deps import Engine_, Tenant_
+from server.deps import Calls_, Tenant_
 from server.errors import RESPONSES, IdempotencyKeyMissing
 
 router = APIRouter(prefix="/api/payments", tags=["payments"], responses=RESPONSES)
@@ -90,14 +90,14 @@ def _short(out: Outcome[Any]) -> JSONResponse:
 
 
 @router.post("", status_code=201, summary="Create a payment (fraud rules decide its first state)")
-def create(
-    request: Request, body: CreatePayment, t: Tenant_, e: Engine_, key: IdempotencyKey = None
+async def create(
+    request: Request, body: CreatePayment, t: Tenant_, c: Calls_, key: IdempotencyKey = None
 ) -> JSONResponse:
     if key is None:
         raise IdempotencyKeyMissing("Idempotency-Key required")
     fields = body.model_dump()
     fields["capture_method"] = fields["capture_method"] or "automatic"
-    out = e.create_payment(t.id, idempotency_key=key, **fields)
+    out = await c.write(lambda e: e.create_payment(t.id, idempotency_key=key, **fields))
     p = out.value
     request.state.payment_id = p.id
     return respond(
@@ -106,15 +106,19 @@ def create(
 
 
 @router.get("", summary="List payments, newest first, with an opaque cursor")
-def list_payments(
+async def list_payments(
     t: Tenant_,
-    e: Engine_,
+    c: Calls_,
     limit: Annotated[int, Query()] = 10,
     status: str | None = None,
     currency: str | None = None,
     cursor: str | None = None,
 ) -> JSONResponse:
-    page = e.list_payments(t.id, limit=limit, status=status, currency=currency, cursor=cursor)
+    page = await c.read(
+        lambda e: e.list_payments(
+            t.id, limit=limit, status=status, currency=currency, cursor=cursor
+        )
+    )
     data = [wire.payment(p) for p in page.data]
     return JSONResponse({
         "data": data,
@@ -125,26 +129,31 @@ def list_payments(
 
 
 @router.get("/{payment_id}", summary="One payment")
-def get(payment_id: str, t: Tenant_, e: Engine_) -> dict[str, Any]:
-    return wire.payment(e.get_payment(t.id, payment_id))
+async def get(payment_id: str, t: Tenant_, c: Calls_) -> dict[str, Any]:
+    return wire.payment(await c.read(lambda e: e.get_payment(t.id, payment_id)))
 
 
 @router.post("/{payment_id}/simulate", summary="Play the card network: success or failed")
-def simulate(
-    payment_id: str, body: Simulate, t: Tenant_, e: Engine_, key: IdempotencyKey = None
+async def simulate(
+    payment_id: str, body: Simulate, t: Tenant_, c: Calls_, key: IdempotencyKey = None
 ) -> JSONResponse:
-    return _short(
-        e.simulate(
+    out = await c.write(
+        lambda e: e.simulate(
             t.id, payment_id, body.status, failure_code=body.failure_code, idempotency_key=key
         )
     )
+    return _short(out)
 
 
 @router.post("/{payment_id}/refund", summary="Refund all or part of what was captured")
-def refund(
-    payment_id: str, body: RefundBody, t: Tenant_, e: Engine_, key: IdempotencyKey = None
+async def refund(
+    payment_id: str, body: RefundBody, t: Tenant_, c: Calls_, key: IdempotencyKey = None
 ) -> JSONResponse:
-    out = e.refund(t.id, payment_id, body.refund_amount, reason=body.reason, idempotency_key=key)
+    out = await c.write(
+        lambda e: e.refund(
+            t.id, payment_id, body.refund_amount, reason=body.reason, idempotency_key=key
+        )
+    )
     p, r = out.value.payment, out.value.refund
     return respond(200, {
         "payment_id": p.id, "status": p.status.value,
@@ -156,61 +165,72 @@ def refund(
 
 
 @router.post("/{payment_id}/capture", summary="Capture an authorization, all or part")
-def capture(
-    payment_id: str, t: Tenant_, e: Engine_, body: CaptureBody | None = None,
+async def capture(
+    payment_id: str, t: Tenant_, c: Calls_, body: CaptureBody | None = None,
     key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
-    return _short(
-        e.capture(t.id, payment_id, amount=(body or CaptureBody()).amount, idempotency_key=key)
-    )
+    amount = (body or CaptureBody()).amount
+    out = await c.write(lambda e: e.capture(t.id, payment_id, amount=amount, idempotency_key=key))
+    return _short(out)
 
 
 @router.post("/{payment_id}/cancel", summary="Void a pending payment or an authorization")
-def cancel(
-    payment_id: str, t: Tenant_, e: Engine_, body: CancelBody | None = None,
+async def cancel(
+    payment_id: str, t: Tenant_, c: Calls_, body: CancelBody | None = None,
     key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
-    return _short(
-        e.cancel(t.id, payment_id, reason=(body or CancelBody()).reason, idempotency_key=key)
-    )
+    reason = (body or CancelBody()).reason
+    out = await c.write(lambda e: e.cancel(t.id, payment_id, reason=reason, idempotency_key=key))
+    return _short(out)
 
 
 @router.post("/{payment_id}/dispute", summary="The cardholder disputes a captured payment")
-def dispute(
-    payment_id: str, t: Tenant_, e: Engine_, body: DisputeBody | None = None,
+async def dispute(
+    payment_id: str, t: Tenant_, c: Calls_, body: DisputeBody | None = None,
     key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
     b = body or DisputeBody()
-    out = e.open_dispute(t.id, payment_id, amount=b.amount, reason=b.reason, idempotency_key=key)
+    out = await c.write(
+        lambda e: e.open_dispute(
+            t.id, payment_id, amount=b.amount, reason=b.reason, idempotency_key=key
+        )
+    )
     return _disputed(out)
 
 
 @router.post("/{payment_id}/dispute/resolve", summary="The network's verdict: won or lost")
-def resolve(
-    payment_id: str, body: ResolveBody, t: Tenant_, e: Engine_, key: IdempotencyKey = None
+async def resolve(
+    payment_id: str, body: ResolveBody, t: Tenant_, c: Calls_, key: IdempotencyKey = None
 ) -> JSONResponse:
-    out = e.resolve_dispute(t.id, payment_id, body.outcome, idempotency_key=key)
+    out = await c.write(
+        lambda e: e.resolve_dispute(t.id, payment_id, body.outcome, idempotency_key=key)
+    )
     return _disputed(out)
 
 
 @router.get("/{payment_id}/audit", summary="The payment's audit trail, oldest first")
-def audit(payment_id: str, t: Tenant_, e: Engine_) -> dict[str, Any]:
-    history = [wire.audit(x) for x in e.audit_history(t.id, payment_id)]
+async def audit(payment_id: str, t: Tenant_, c: Calls_) -> dict[str, Any]:
+    entries = await c.read(lambda e: e.audit_history(t.id, payment_id))
+    history = [wire.audit(x) for x in entries]
     return {"payment_id": payment_id, "total_events": len(history), "history": history}
 
 
 @router.get("/{payment_id}/refunds", summary="The payment's refunds")
-def refunds(payment_id: str, t: Tenant_, e: Engine_) -> dict[str, Any]:
-    data = [wire.refund(r) for r in e.refunds(t.id, payment_id)]
+async def refunds(payment_id: str, t: Tenant_, c: Calls_) -> dict[str, Any]:
+    data = [wire.refund(r) for r in await c.read(lambda e: e.refunds(t.id, payment_id))]
     return {"payment_id": payment_id, "total": len(data), "data": data}
 
 
 @router.get("/{payment_id}/events", summary="The payment's webhook events and their delivery")
-def events(payment_id: str, t: Tenant_, e: Engine_) -> dict[str, Any]:
-    e.get_payment(t.id, payment_id)
-    deliveries = {d.event_id: d for d in e.deliveries(t.id, payment_id)}
+async def events(payment_id: str, t: Tenant_, c: Calls_) -> dict[str, Any]:
+    return await c.read(lambda e: _events(e, t.id, payment_id))
+
+
+def _events(e: Engine, tenant_id: str, payment_id: str) -> dict[str, Any]:
+    e.get_payment(tenant_id, payment_id)
+    deliveries = {d.event_id: d for d in e.deliveries(tenant_id, payment_id)}
     data = []
-    for ev in e.events(t.id, payment_id):
+    for ev in e.events(tenant_id, payment_id):
         d = deliveries.get(ev.id)
         data.append({
             "id": ev.id, "type": ev.type, "payload": ev.payload,

@@ -1,0 +1,130 @@
+"""``EngineCalls``: commands batched on one writer thread, answered only once committed."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mockpay_core import Engine, EngineConfig, SeededIds, SimulatedClock
+from mockpay_core.errors import ValidationError
+from mockpay_core.storage.sqlite import SqliteStore
+from server.calls import EngineCalls
+
+HOOK = "http://127.0.0.1:4000/hooks"
+
+
+def engine_on(path: Path) -> Engine:
+    config = EngineConfig(seed_default_fraud_rules=False)
+    clock = SimulatedClock(datetime(2026, 3, 1, tzinfo=UTC))
+    return Engine(SqliteStore(str(path)), clock=clock, ids=SeededIds(8), config=config)
+
+
+def committed(path: Path) -> int:
+    with sqlite3.connect(path) as outside:
+        return int(outside.execute("SELECT count(*) FROM payments").fetchone()[0])
+
+
+def test_commands_waiting_together_share_a_commit_and_fail_alone(tmp_path: Path) -> None:
+    db = tmp_path / "calls.db"
+    engine = engine_on(db)
+    calls = EngineCalls(engine)
+    tenant = engine.register_tenant("Acme", "a@acme.test").tenant
+    amounts: list[object] = [10, 20, -1, 30, 40, 50, 60, 70]  # -1: a bad request
+
+    def create(i: int, amount: object) -> Engine:
+        def run(e: Engine) -> object:
+            out = e.create_payment(
+                tenant.id, amount=amount, currency="USD", webhook_url=HOOK,
+                idempotency_key=f"k{i}",
+            )  # fmt: skip
+            return out.value.amount_minor
+
+        return run  # type: ignore[return-value]
+
+    seen: list[int] = []
+
+    async def main() -> list[object]:
+        store = engine.store
+        assert isinstance(store, SqliteStore)
+        with store.batch():  # hold the write lock while every command is queued
+            tasks = [
+                asyncio.ensure_future(calls.write(create(i, a))) for i, a in enumerate(amounts)
+            ]
+            for task in tasks:  # what another connection sees as each answer arrives
+                task.add_done_callback(lambda _: seen.append(committed(db)))
+            await asyncio.sleep(0.3)
+            assert not any(t.done() for t in tasks)
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    results = asyncio.run(main())
+    calls.close()
+    assert isinstance(results[2], ValidationError)
+    assert [r for i, r in enumerate(results) if i != 2] == [
+        1000,
+        2000,
+        3000,
+        4000,
+        5000,
+        6000,
+        7000,
+    ]
+    assert seen == [7] * 8  # nobody heard back before the batch was committed
+    # the writer took one or all of them before the lock was free; the rest waited together
+    assert calls.commands == 8 and calls.batches <= 2
+    engine.close()
+
+
+def test_reads_run_on_the_loop_and_see_what_writes_answered(tmp_path: Path) -> None:
+    engine = engine_on(tmp_path / "calls.db")
+    calls = EngineCalls(engine)
+    tenant = engine.register_tenant("Acme", "a@acme.test").tenant
+
+    async def main() -> int:
+        out = await calls.write(
+            lambda e: e.create_payment(
+                tenant.id, amount=5, currency="USD", webhook_url=HOOK, idempotency_key="k"
+            )
+        )
+        page = await calls.read(lambda e: e.list_payments(tenant.id))
+        assert [p.id for p in page.data] == [out.value.id]
+        return len(page.data)
+
+    assert asyncio.run(main()) == 1
+    calls.close()
+    calls.close()  # twice is harmless
+    engine.close()
+
+
+def test_a_cancelled_request_does_not_disturb_the_others(tmp_path: Path) -> None:
+    db = tmp_path / "calls.db"
+    engine = engine_on(db)
+    calls = EngineCalls(engine)
+    tenant = engine.register_tenant("Acme", "a@acme.test").tenant
+
+    def create(key: str):  # type: ignore[no-untyped-def]
+        return lambda e: (
+            e.create_payment(
+                tenant.id, amount=5, currency="USD", webhook_url=HOOK, idempotency_key=key
+            ).value.id
+        )
+
+    async def main() -> str:
+        store = engine.store
+        assert isinstance(store, SqliteStore)
+        with store.batch():
+            gone = asyncio.ensure_future(calls.write(create("gone")))
+            kept = asyncio.ensure_future(calls.write(create("kept")))
+            await asyncio.sleep(0.1)
+            gone.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        return await kept
+
+    assert asyncio.run(main())
+    calls.close()
+    assert committed(db) == 2  # the command ran: its client only stopped listening
+    engine.close()
