@@ -76,14 +76,20 @@ def _target(url: str) -> _Target:
 class _Answer:
     """httptools' callbacks: the headers kept, the body's first bytes, completion."""
 
+    parser: httptools.HttpResponseParser | None = None
     retry_after: str | None = None
     excerpt: bytearray = field(default_factory=bytearray)
     body_bytes: int = 0
     complete: bool = False
+    keep_alive: bool = False  # the parser forgets it once the message is complete
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if name.lower() == b"retry-after":
             self.retry_after = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        assert self.parser is not None
+        self.keep_alive = self.parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
         self.body_bytes += len(body)
@@ -214,7 +220,7 @@ class SocketPoster:
                 raise _Stale from exc
             raise httpx.WriteError(f"sending the webhook failed: {exc}") from exc
         answer = _Answer()
-        parser = httptools.HttpResponseParser(answer)
+        parser = answer.parser = httptools.HttpResponseParser(answer)
         received = 0
         while not answer.complete:
             try:
@@ -237,7 +243,7 @@ class SocketPoster:
                 raise httpx.RemoteProtocolError(f"a malformed answer: {exc}") from exc
             if answer.body_bytes > ANSWER_BYTES_MAX:
                 return _reply(parser, answer), False
-        return _reply(parser, answer), parser.should_keep_alive()
+        return _reply(parser, answer), answer.keep_alive
 
     @staticmethod
     def _at_close(

@@ -62,6 +62,24 @@ def read_request(conn: socket.socket) -> bytes:
 
 
 def test_posts_reuse_one_kept_alive_connection() -> None:
+    requests: list[tuple[int, bytes]] = []
+
+    def handle(conn: socket.socket, n: int) -> None:
+        with conn:
+            while head := read_request(conn):
+                requests.append((n, head))
+                conn.sendall(answer())
+
+    with raw_server(handle) as url:
+        poster = SocketPoster(LOCAL)
+        replies = [poster.post(url, b'{"n":%d}' % i, HEADERS, 5.0) for i in range(3)]
+        poster.close()
+    assert [(r.status_code, r.excerpt) for r in replies] == [(200, "ok")] * 3
+    assert [n for n, _ in requests] == [0, 0, 0]  # one connection for all three
+    assert all(b"webhook-id: evt_1" in head for _, head in requests)
+
+
+def test_posts_reach_a_real_http_server_with_their_bodies() -> None:
     with running_receiver() as receiver:
         poster = SocketPoster(LOCAL)
         replies = [poster.post(receiver.url, b'{"n":%d}' % i, HEADERS, 5.0) for i in range(3)]
