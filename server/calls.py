@@ -95,28 +95,26 @@ class EngineCalls:
                     self._writer.start()
 
     def _write_loop(self) -> None:
-        while True:
+        stopping = False
+        while not stopping:
             first = self._queue.get()
             if first is None:
                 return
             batch = [first]
-            while len(batch) < self._batch_max:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                batch.append(more)
-            self._run(batch)
+            stopping = self._run(batch)
             self._answer(batch)
 
-    def _run(self, batch: list[_Command]) -> None:
+    def _run(self, batch: list[_Command]) -> bool:
+        """Run ``batch`` and what has queued by the time the write lock is ours, in one
+        transaction; True when a stop was queued among them."""
         store = self.engine.store
         assert isinstance(store, SqliteStore)
+        stopping = False
         try:
             with store.batch():
+                # Only now: what queued while another process held the lock joins this
+                # COMMIT (taken before the wait, batches stayed at one or two commands).
+                stopping = self._take_queued(batch)
                 for command in batch:
                     try:
                         command.value = command.run(self.engine)
@@ -128,6 +126,18 @@ class EngineCalls:
                 command.value, command.error = None, exc
         self.batches += 1
         self.commands += len(batch)
+        return stopping
+
+    def _take_queued(self, batch: list[_Command]) -> bool:
+        while len(batch) < self._batch_max:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if more is None:
+                return True
+            batch.append(more)
+        return False
 
     @staticmethod
     def _answer(batch: list[_Command]) -> None:
