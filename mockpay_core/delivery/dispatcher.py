@@ -29,7 +29,10 @@ from mockpay_core.config import DeliveryConfig
 from mockpay_core.delivery.http11 import SocketPoster
 from mockpay_core.delivery.transport import (
     LATENCY_EXTENSION,
+    BatchPoster,
     HttpxPoster,
+    Post,
+    Reply,
     WebhookPoster,
     refused_by_guard,
 )
@@ -99,7 +102,7 @@ class Dispatcher:
             claims = uow.claim_deliveries(
                 now, self.config.batch_size, now + timedelta(seconds=lease), self.owner
             )
-        outcomes = [self._attempt(c) for c in claims]
+        outcomes = self._attempt_all(claims)
         if not record:
             return len(claims)
         with self._store.unit_of_work() as uow:
@@ -134,14 +137,34 @@ class Dispatcher:
     def stop(self) -> None:
         self._stop.set()
 
-    def _attempt(self, claim: Claim) -> tuple[Attempt, Verdict]:
+    def _attempt_all(self, claims: list[Claim]) -> list[tuple[Attempt, Verdict]]:
+        """Send the batch: together when the poster can (``BatchPoster``), else in turn."""
+        if not isinstance(self._poster, BatchPoster) or len(claims) < 2:
+            return [self._attempt(claim) for claim in claims]
         sent_at = self._clock.now()
+        sendable = [c for c in claims if not c.endpoint_disabled]
+        posts = [self._post(c, sent_at) for c in sendable]
+        replies = dict(zip(
+            (c.event_id for c in sendable),
+            self._poster.post_all(posts, self.config.timeout_s),
+            strict=True,
+        ))  # fmt: skip
+        return [self._attempt(c, sent_at, replies.get(c.event_id)) for c in claims]
+
+    def _attempt(
+        self, claim: Claim, sent_at: datetime | None = None, sent: Reply | Exception | None = None
+    ) -> tuple[Attempt, Verdict]:
+        sent_at = sent_at or self._clock.now()
         excerpt: str | None = None
         if claim.endpoint_disabled:
             result = AttemptResult(None, "endpoint_disabled")
             duration_s = 0.0
         else:
-            result, excerpt, duration_s = self._send(claim, sent_at)
+            started = None
+            if sent is None:  # not sent with the batch: send it now
+                started = self._timer()
+                sent = self._send_one(self._post(claim, sent_at))
+            result, excerpt, duration_s = self._judge_send(sent, sent_at, started)
         if result.error in ("endpoint_disabled", "address_refused"):
             verdict = Verdict(DeliveryStatus.DEAD, dead_reason=result.error)
         else:
@@ -155,18 +178,33 @@ class Dispatcher:
         )  # fmt: skip
         return attempt, verdict
 
-    def _send(self, claim: Claim, sent_at: datetime) -> tuple[AttemptResult, str | None, float]:
+    def _post(self, claim: Claim, sent_at: datetime) -> Post:
         body = json.dumps(claim.payload, separators=(",", ":"), ensure_ascii=False).encode()
         secrets = signing_secrets(claim, sent_at, self.config.secret_grace_s)
-        headers = delivery_headers(claim.event_id, sent_at, body, secrets)
-        started = self._timer()
+        return Post(claim.url, body, delivery_headers(claim.event_id, sent_at, body, secrets))
+
+    def _send_one(self, post: Post) -> Reply | Exception:
         try:
-            reply = self._poster.post(claim.url, body, headers, self.config.timeout_s)
+            return self._poster.post(post.url, post.body, post.headers, self.config.timeout_s)
         except httpx.HTTPError as exc:
-            latency = getattr(exc, LATENCY_EXTENSION, None)
-            elapsed = float(latency) if latency is not None else self._timer() - started
-            return AttemptResult(None, _error_class(exc)), None, elapsed
-        retry_after = parse_retry_after(reply.retry_after, sent_at)
-        result = AttemptResult(reply.status_code, retry_after_s=retry_after)
-        duration = reply.latency_s if reply.latency_s is not None else self._timer() - started
-        return result, reply.excerpt, duration
+            return exc
+
+    def _judge_send(
+        self, sent: Reply | Exception, sent_at: datetime, started: float | None
+    ) -> tuple[AttemptResult, str | None, float]:
+        """What a send came to; its duration from the poster, else timed from ``started``."""
+        if isinstance(sent, Exception):
+            latency = getattr(sent, LATENCY_EXTENSION, None)
+            if latency is not None:
+                elapsed = float(latency)
+            else:
+                elapsed = self._timer() - started if started is not None else 0.0
+            assert isinstance(sent, httpx.HTTPError)
+            return AttemptResult(None, _error_class(sent)), None, elapsed
+        retry_after = parse_retry_after(sent.retry_after, sent_at)
+        result = AttemptResult(sent.status_code, retry_after_s=retry_after)
+        if sent.latency_s is not None:
+            duration = sent.latency_s
+        else:
+            duration = self._timer() - started if started is not None else 0.0
+        return result, sent.excerpt, duration

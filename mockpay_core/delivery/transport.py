@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, runtime_checkable
 
@@ -40,7 +40,16 @@ class Reply:
     status_code: int
     retry_after: str | None = None  # the Retry-After header, unparsed
     excerpt: str = ""  # the first EXCERPT_BYTES of the body
-    latency_s: float | None = None  # set by simulated receivers; real ones are timed
+    latency_s: float | None = None  # set by posters that time each request, else timed
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One webhook request: the exact body signed, and its headers."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
 
 
 @runtime_checkable
@@ -50,6 +59,14 @@ class WebhookPoster(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchPoster(WebhookPoster, Protocol):
+    def post_all(self, posts: Sequence[Post], timeout_s: float) -> list[Reply | httpx.HTTPError]:
+        """Every post, sent together; each one's reply or error, in order. Each is timed
+        on its own: ``Reply.latency_s``, or the error's ``LATENCY_EXTENSION`` attribute."""
+        ...
 
 
 def system_resolver(host: str, port: int) -> list[str]:

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 
-from mockpay_core.delivery.http11 import SocketPoster
-from mockpay_core.delivery.transport import EXCERPT_BYTES, refused_by_guard
+from mockpay_core import Engine, EngineConfig
+from mockpay_core.delivery.http11 import IN_FLIGHT_PER_ORIGIN_MAX, SocketPoster
+from mockpay_core.delivery.transport import (
+    EXCERPT_BYTES,
+    LATENCY_EXTENSION,
+    Post,
+    refused_by_guard,
+)
 from mockpay_core.domain.addresses import AddressPolicy
+from mockpay_core.storage.sqlite import SqliteStore
 from tests.delivery.receiver import running_receiver
 
 LOCAL = AddressPolicy(mode="local")
@@ -173,3 +182,66 @@ def test_https_goes_through_httpx_and_its_guard() -> None:
         poster.post("https://hooks.example/", b"{}", HEADERS, 1.0)
     assert refused_by_guard(info.value)
     poster.close()
+
+
+def test_post_all_sends_together_at_most_eight_per_origin_and_answers_in_order() -> None:
+    live, most = [0], [0]
+    lock = threading.Lock()
+
+    def handle(conn: socket.socket, n: int) -> None:
+        with conn:
+            while head := read_request(conn):
+                with lock:
+                    live[0] += 1
+                    most[0] = max(most[0], live[0])
+                threading.Event().wait(0.2)  # a slow receiver
+                with lock:
+                    live[0] -= 1
+                status = 200 if b"/ok" in head else 500
+                conn.sendall(answer(status, head.split(b" ")[1]))
+
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    closed = f"http://127.0.0.1:{free.getsockname()[1]}/"
+    free.close()
+    with raw_server(handle) as url:
+        base = url.rsplit("/", 1)[0]
+        posts = [
+            Post(f"{base}/ok{i}" if i % 5 else f"{base}/bad{i}", b"{}", HEADERS) for i in range(16)
+        ]
+        posts.insert(3, Post(closed, b"{}", HEADERS))
+        poster = SocketPoster(LOCAL)
+        started = time.perf_counter()
+        outcomes = poster.post_all(posts, 5.0)
+        took_s = time.perf_counter() - started
+        poster.close()
+    assert most[0] == IN_FLIGHT_PER_ORIGIN_MAX
+    assert took_s < 16 * 0.2 / 2  # two waves of eight, not sixteen in turn
+    assert isinstance(outcomes[3], httpx.ConnectError)
+    replies = [o for o in outcomes if not isinstance(o, httpx.HTTPError)]
+    assert [(r.status_code, r.excerpt) for r in replies] == [
+        (200 if i % 5 else 500, f"/{'ok' if i % 5 else 'bad'}{i}") for i in range(16)
+    ]
+    assert all(r.latency_s is not None and r.latency_s >= 0.2 for r in replies)
+    assert getattr(outcomes[3], LATENCY_EXTENSION) >= 0
+
+
+def test_the_dispatcher_sends_a_batch_together(tmp_path: Path) -> None:
+    with running_receiver(delay_s=0.2) as receiver:
+        config = EngineConfig(seed_default_fraud_rules=False)
+        with Engine(SqliteStore(str(tmp_path / "b.db")), config=config) as engine:
+            tenant = engine.register_tenant("Acme", "dev@acme.test").tenant
+            for i in range(8):
+                p = engine.create_payment(
+                    tenant.id, amount=5, currency="USD", webhook_url=receiver.url,
+                    idempotency_key=f"k{i}",
+                ).value  # fmt: skip
+                engine.simulate(tenant.id, p.id, "success")
+            dispatcher = engine.dispatcher()
+            started = time.perf_counter()
+            assert dispatcher.run_once() == 8
+            assert time.perf_counter() - started < 8 * 0.2 / 2
+            dispatcher.close()
+            attempts = engine.delivery_attempts(tenant.id)
+    assert len(receiver.requests) == 8
+    assert all(a.succeeded and a.duration_ms >= 200 for a in attempts)
