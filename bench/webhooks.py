@@ -10,8 +10,10 @@ payment (made once, untimed, then copied to a fresh file for every run). ``dispa
 ``engine.dispatcher()`` (the real ``GuardedTransport``) running ``run_until_idle`` until all
 are delivered; ``bare httpx`` is one ``httpx.Client`` POSTing a body of the same size to the
 same receiver ``n`` times in a row. ``ratio`` is dispatcher / bare: the share of plain HTTP
-speed the dispatcher keeps while claiming, signing and recording each delivery. Both runs
-are checked against the receiver's own request count.
+speed the dispatcher keeps while claiming, signing and recording each delivery (above 1:
+the dispatcher's own poster sends a batch together, on httptools, where the baseline sends
+one httpx request at a time). Both runs are checked against the receiver's own request
+count.
 """
 
 from __future__ import annotations
