@@ -23,7 +23,6 @@ the dispatcher's thread waits for the GIL once per wave rather than once per req
 from __future__ import annotations
 
 import functools
-import ipaddress
 import select
 import selectors
 import socket
@@ -35,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
+import httpcore
 import httptools
 import httpx
 
@@ -42,15 +42,15 @@ from mockpay_core.delivery.transport import (
     EXCERPT_BYTES,
     LATENCY_EXTENSION,
     USER_AGENT,
-    AddressRefusedError,
     GuardedTransport,
     HttpxPoster,
     Post,
     Reply,
     Resolver,
+    checked_address,
     system_resolver,
 )
-from mockpay_core.domain.addresses import AddressPolicy, AddressRefused, check_ip
+from mockpay_core.domain.addresses import AddressPolicy
 
 IDLE_PER_ORIGIN_MAX: Final = 8
 IN_FLIGHT_PER_ORIGIN_MAX: Final = 8
@@ -191,22 +191,14 @@ class SocketPoster:
     def _connect(self, origin: Origin, deadline: float) -> socket.socket:
         host, port = origin
         try:
-            addresses = self._resolve(host, port)
-        except OSError as exc:
-            raise httpx.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        if not addresses:
-            raise httpx.ConnectError(f"{host} resolved to no address")
-        try:
-            for address in addresses:
-                check_ip(ipaddress.ip_address(address.split("%", 1)[0]), self._policy)
-        except AddressRefused as exc:
-            refused = AddressRefusedError(f"{host}: {exc}")
-            raise httpx.ConnectError(str(refused)) from refused
+            address = checked_address(host, port, self._policy, self._resolve)
+        except httpcore.ConnectError as exc:  # AddressRefusedError stays the cause
+            raise httpx.ConnectError(str(exc)) from exc
         left = deadline - time.monotonic()
         if left <= 0:
             raise httpx.ConnectTimeout(f"no time left to connect to {host}:{port}")
         try:
-            sock = socket.create_connection((addresses[0], port), left)
+            sock = socket.create_connection((address, port), left)
         except TimeoutError as exc:
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
         except OSError as exc:

@@ -78,6 +78,23 @@ class AddressRefusedError(httpcore.ConnectError):
     """The SSRF guard refused every address of the host."""
 
 
+def checked_address(host: str, port: int, policy: AddressPolicy, resolve: Resolver) -> str:
+    """The address to connect to: ``host`` resolved, and every address it resolved to checked
+    against ``policy``. Raises ``httpcore.ConnectError`` (``AddressRefusedError`` if refused)."""
+    try:
+        addresses = resolve(host, port)
+    except OSError as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+    if not addresses:
+        raise httpcore.ConnectError(f"{host} resolved to no address")
+    try:
+        for address in addresses:
+            check_ip(ipaddress.ip_address(address.split("%", 1)[0]), policy)
+    except AddressRefused as exc:
+        raise AddressRefusedError(f"{host}: {exc}") from exc
+    return addresses[0]
+
+
 class GuardedBackend(httpcore.NetworkBackend):
     def __init__(self, policy: AddressPolicy, resolve: Resolver = system_resolver) -> None:
         self._policy = policy
@@ -92,18 +109,8 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        try:
-            addresses = self._resolve(host, port)
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        if not addresses:
-            raise httpcore.ConnectError(f"{host} resolved to no address")
-        try:
-            for address in addresses:
-                check_ip(ipaddress.ip_address(address.split("%", 1)[0]), self._policy)
-        except AddressRefused as exc:
-            raise AddressRefusedError(f"{host}: {exc}") from exc
-        return self._inner.connect_tcp(addresses[0], port, timeout, local_address, socket_options)
+        address = checked_address(host, port, self._policy, self._resolve)
+        return self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
 
     def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
         raise httpcore.ConnectError("webhooks are not sent over unix sockets")
