@@ -35,6 +35,7 @@ from mockpay_core.storage.sqlite.store import SqliteStore
 
 T = TypeVar("T")
 BATCH_MAX: Final = 64  # commands per transaction; more would only lengthen the first's wait
+IDLE_EXIT_S: Final = 30.0  # an idle writer ends (an app without lifespan never closes it)
 log = logging.getLogger("mockpay.server")
 
 
@@ -50,8 +51,11 @@ class _Command:
 class EngineCalls:
     """The engine, and the way this process runs its calls (see the module docstring)."""
 
-    def __init__(self, engine: Engine, batch_max: int = BATCH_MAX) -> None:
+    def __init__(
+        self, engine: Engine, batch_max: int = BATCH_MAX, idle_exit_s: float = IDLE_EXIT_S
+    ) -> None:
         self.engine = engine
+        self._idle_exit_s = idle_exit_s
         store = engine.store
         self.batched = isinstance(store, SqliteStore)
         self._batch_max = batch_max
@@ -66,8 +70,8 @@ class EngineCalls:
             return await to_thread.run_sync(run, self.engine)
         loop = asyncio.get_running_loop()
         command = _Command(run, loop, loop.create_future())
+        self._queue.put(command)  # before the writer check: an idle writer ends only if empty
         self._ensure_writer()
-        self._queue.put(command)
         result: T = await command.future
         return result
 
@@ -97,7 +101,14 @@ class EngineCalls:
     def _write_loop(self) -> None:
         stopping = False
         while not stopping:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=self._idle_exit_s)
+            except queue.Empty:
+                with self._start_lock:
+                    if self._queue.empty():
+                        self._writer = None
+                        return
+                continue
             if first is None:
                 return
             batch = [first]

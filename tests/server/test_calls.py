@@ -128,3 +128,30 @@ def test_a_cancelled_request_does_not_disturb_the_others(tmp_path: Path) -> None
     calls.close()
     assert committed(db) == 2  # the command ran: its client only stopped listening
     engine.close()
+
+
+def test_an_idle_writer_ends_and_the_next_command_starts_another(tmp_path: Path) -> None:
+    engine = engine_on(tmp_path / "calls.db")
+    calls = EngineCalls(engine, idle_exit_s=0.1)
+    tenant = engine.register_tenant("Acme", "a@acme.test").tenant
+
+    async def create(key: str) -> str:
+        out = await calls.write(
+            lambda e: e.create_payment(
+                tenant.id, amount=5, currency="USD", webhook_url=HOOK, idempotency_key=key
+            )
+        )
+        return out.value.id
+
+    async def main() -> None:
+        await create("first")
+        writer = calls._writer
+        assert writer is not None
+        await asyncio.sleep(0.5)
+        assert not writer.is_alive() and calls._writer is None  # nothing left holding it
+        await create("second")
+
+    asyncio.run(main())
+    calls.close()
+    assert calls.commands == 2
+    engine.close()
