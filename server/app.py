@@ -8,13 +8,14 @@ pool: they are rare, and some (the clock's advance, exports) take long.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import secrets
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Final
 
 from anyio import to_thread
 from fastapi import FastAPI
@@ -32,6 +33,22 @@ from server.settings import Settings
 
 log = logging.getLogger("mockpay.server")
 BACKGROUND_TICK_S = 0.2
+# Young collections every 10,000 allocations rather than 700 (each walks at most that many
+# young objects, well under a millisecond).
+GC_THRESHOLDS: Final = (10_000, 20, 100)
+
+
+def settle_heap() -> None:
+    """Freeze what start-up built (FastAPI's routes and models, pydantic's schemas, the
+    engine) so that the garbage collector never walks it again.
+
+    bench/serve.py, creates at 8 connections, one process: a full collection walked all of
+    it while holding the GIL, 20 to 30 ms each time, and set p99 at 41 ms (p50 8 ms).
+    Frozen, with ``GC_THRESHOLDS``: p99 14 ms and 8 % more requests per second.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _engine(settings: Settings) -> Engine:
@@ -78,6 +95,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Route functions run on anyio's thread pool; its size is ours to choose.
         to_thread.current_default_thread_limiter().total_tokens = settings.engine_threads()
+        settle_heap()
         worker = None
         if settings.clock == "system":
             worker = threading.Thread(target=background, name="mockpay-background", daemon=True)
@@ -95,6 +113,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version="0.1.0",
         description="A payment-gateway simulator: MockPay's API, fixed and extended.",
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry: off. Unconfigured, it still checked for providers on
+        # every request (3 % of the event loop's time); our JSON log lines carry the ids.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.engine = engine
     app.state.calls = calls

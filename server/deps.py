@@ -27,7 +27,7 @@ async def calls(request: Request) -> EngineCalls:
     return found
 
 
-async def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
+def bearer_key(authorization: str | None) -> str | None:
     if not authorization:
         return None
     if not authorization.lower().startswith(BEARER):
@@ -35,7 +35,8 @@ async def bearer(authorization: Annotated[str | None, Header()] = None) -> str |
     return authorization[len(BEARER) :].strip()
 
 
-async def tenant(request: Request, key: Annotated[str | None, Depends(bearer)]) -> Tenant:
+async def tenant(request: Request, authorization: Annotated[str | None, Header()] = None) -> Tenant:
+    key = bearer_key(authorization)
     if key is None:
         raise AuthenticationError("API key missing")
     cache: KeyCache = request.app.state.keys
@@ -52,9 +53,10 @@ async def tenant(request: Request, key: Annotated[str | None, Depends(bearer)]) 
 
 def admin(
     request: Request,
-    key: Annotated[str | None, Depends(bearer)],
     eng: Annotated[Engine, Depends(engine)],
+    authorization: Annotated[str | None, Header()] = None,
 ) -> None:
+    key = bearer_key(authorization)
     token: str = request.app.state.admin_token
     if key and hmac.compare_digest(key.encode(), token.encode()):
         return
