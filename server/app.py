@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from mockpay_core import Engine, SimulatedClock, SystemClock
 from mockpay_core.config import EngineConfig
 from mockpay_core.storage.open import open_store
-from server import errors
+from server import errors, logs
 from server.calls import EngineCalls
 from server.keycache import KeyCache
 from server.middleware import RequestMiddleware
@@ -58,7 +58,9 @@ def _engine(settings: Settings) -> Engine:
 
 
 def from_environment() -> FastAPI:
-    """The app from ``MOCKPAY_*`` variables: uvicorn's factory for several worker processes."""
+    """The app from ``MOCKPAY_*`` variables: uvicorn's factory for several worker processes,
+    each of which logs as ``mockpay serve`` does."""
+    logs.configure()
     return create_app(Settings())
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
+import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any, Final
 
 access = logging.getLogger("mockpay.access")
+FLUSH_S: Final = 0.2
 
 
 class JsonLines(logging.Formatter):
@@ -25,9 +28,41 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class LinesHandler(logging.StreamHandler[IO[str]]):
+    """A stream handler that flushes at most every ``FLUSH_S``, and a thread that flushes
+    what is left within ``FLUSH_S``.
+
+    A flush per line was a write system call per request, and each one gave up the GIL to
+    the writer thread (bench/serve.py: 40 µs of the event loop's CPU per request). A
+    terminal still shows each line at once (stdout is line-buffered there); a stop flushes
+    all. A process killed with SIGKILL can lose its last ``FLUSH_S`` of lines.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__(stream)
+        self._due_s = 0.0
+        threading.Thread(target=self._flush_often, name="mockpay-log-flush", daemon=True).start()
+
+    def flush(self) -> None:
+        now_s = time.monotonic()
+        if now_s >= self._due_s:
+            self._due_s = now_s + FLUSH_S
+            super().flush()
+
+    def close(self) -> None:
+        super().flush()
+        super().close()
+
+    def _flush_often(self) -> None:
+        while True:
+            time.sleep(FLUSH_S)
+            super().flush()
+
+
 def configure(level: str = "INFO") -> None:
-    """Send mockpay.* logs to stdout as JSON lines (``mockpay serve`` calls this)."""
-    handler = logging.StreamHandler(sys.stdout)
+    """Send mockpay.* logs to stdout as JSON lines (each ``mockpay serve`` process calls
+    this)."""
+    handler = LinesHandler(sys.stdout)
     handler.setFormatter(JsonLines())
     root = logging.getLogger("mockpay")
     root.handlers[:] = [handler]

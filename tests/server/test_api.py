@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -89,6 +90,7 @@ def test_idempotency_headers(live: Live) -> None:
     assert (
         first.headers["request-id"] and first.headers["request-id"] != again.headers["request-id"]
     )
+    assert uuid.UUID(first.headers["request-id"]).version == 4
 
 
 def test_bad_input_gets_a_clear_4xx_never_a_500(live: Live) -> None:

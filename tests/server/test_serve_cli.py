@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -42,7 +43,7 @@ def test_serve(
     proc = subprocess.Popen(
         [sys.executable, "-m", "mockpay_core.cli", "serve", *db_flag,
          "--port", str(port), "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -73,7 +74,13 @@ def test_serve(
             assert not (tmp_path / "s.db").exists()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        out, _ = proc.communicate(timeout=20)
+    # Every worker process writes its JSON log lines, flushed as it stops.
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith(b"{")]
+    creates = [x for x in lines if x.get("path") == "/api/payments" and x["method"] == "POST"]
+    assert len(creates) == 32
+    assert {x["tenant_id"] for x in creates} == {key["tenant_id"]}
+    assert len({x["request_id"] for x in creates}) == 32
 
 
 def test_several_workers_refuse_a_simulated_clock(tmp_path: Path) -> None:
