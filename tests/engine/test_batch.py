@@ -150,3 +150,28 @@ def test_another_process_waits_on_the_lock_file_not_on_sqlite(tmp_path: Path) ->
     child.join(60)
     assert child.exitcode == 0 and committed(db) == 1
     store.close()
+
+
+def _sqlite_temp_files() -> list[str]:
+    fds = Path("/proc/self/fd")
+    targets = []
+    for fd in fds.iterdir():
+        try:
+            targets.append(str(fd.readlink()))
+        except OSError:  # closed meanwhile
+            continue
+    return [t for t in targets if "etilqs_" in t]  # SQLite's temporary files
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux's /proc")
+def test_savepoint_journals_stay_in_memory(tmp_path: Path) -> None:
+    """A create changes about 23 pages inside its savepoints; on disk, their journal cost
+    two write system calls per page."""
+    engine, store = engine_on(tmp_path / "m.db")
+    tenant_id = engine.register_tenant("T", "t@x.test").tenant.id
+    with store.batch():
+        for i in range(20):
+            create(engine, tenant_id, f"k{i}")
+        assert _sqlite_temp_files() == []
+    assert committed(tmp_path / "m.db") == 20
+    store.close()

@@ -178,6 +178,11 @@ class SqliteStore:
             conn.execute(f"PRAGMA journal_mode={self._journal.upper()}")
         conn.execute(f"PRAGMA synchronous={self._durability.upper()}")
         conn.execute("PRAGMA foreign_keys=ON")
+        # Savepoints (one per unit of work, one per batched command) journal the original of
+        # every page they change. Past 64 KiB that journal spilled to a temporary file: two
+        # write system calls per page, 23 pages per payment created. In memory, a create's
+        # SQL took 146 µs instead of 201 (bench/engine.py's statements, batches of 8).
+        conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute(f"PRAGMA cache_size=-{self._cache_kib}")  # per connection, in KiB
         with self._all_lock:
             self._all.append(conn)
