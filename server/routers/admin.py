@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -174,7 +175,7 @@ async def config(_: Admin_, e: Engine_, calls: Calls_) -> dict[str, Any]:
         "retry_schedule": c.delivery.schedule.model_dump(mode="json"),
         "threads": to_thread.current_default_thread_limiter().total_tokens,
         "batched_writes": calls.batched, "write_batches": calls.batches,
-        "write_commands": calls.commands,
+        "write_commands": calls.commands, "process_id": os.getpid(),
     }  # fmt: skip
 
 

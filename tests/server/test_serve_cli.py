@@ -24,6 +24,18 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
+def _process_ids(port: int, want: int, timeout_s: float = 20.0) -> set[int]:
+    """The server processes seen answering on new connections, until ``want`` of them."""
+    seen: set[int] = set()
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    deadline = time.monotonic() + timeout_s
+    while len(seen) < want and time.monotonic() < deadline:
+        with httpx.Client() as client:  # a new connection each time
+            config = client.get(f"http://127.0.0.1:{port}/api/admin/config", headers=headers)
+            seen.add(int(config.json()["process_id"]))
+    return seen
+
+
 @pytest.mark.parametrize(
     ("workers", "kind"), [(1, "sqlite-file"), (2, "sqlite-file"), (2, "postgres")]
 )
@@ -70,6 +82,7 @@ def test_serve(
             f"{url}/api/admin/metrics", headers={"Authorization": f"Bearer {ADMIN}"}
         )
         assert metrics.json()["payments"]["total"] == 1
+        assert len(_process_ids(port, workers)) == workers  # each worker process serves
         if kind == "postgres":
             assert not (tmp_path / "s.db").exists()
     finally:
