@@ -74,8 +74,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     lock = threading.Lock()
     stop = threading.Event()
 
-    def run_due() -> dict[str, int]:
-        """What the clock has made due: expiries, auto-settlement, webhook deliveries."""
+    def run_due(backlog_only: bool = False) -> dict[str, int]:
+        """What the clock has made due: expiries, auto-settlement, webhook deliveries (all
+        of them, or with ``backlog_only`` full batches and one more: the background thread
+        comes back in ``BACKGROUND_TICK_S``)."""
         with lock:
             done = engine.run_due()
             if settings.settle_after_s is not None:
@@ -83,13 +85,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                     settings.settle_after_s, settings.settle_success_p, rng
                 )
             if settings.deliver_webhooks:
-                done["webhook_attempts"] = dispatcher.run_until_idle()
+                deliver = dispatcher.run_backlog if backlog_only else dispatcher.run_until_idle
+                done["webhook_attempts"] = deliver()
             return done
 
     def background() -> None:
         while not stop.wait(BACKGROUND_TICK_S):
             try:
-                run_due()
+                run_due(backlog_only=True)
             except Exception:  # keep serving; the next tick tries again
                 log.exception("background work failed")
 

@@ -128,10 +128,27 @@ class Dispatcher:
             total += made
         return total
 
+    def run_backlog(self, passes_max: int = 1_000_000) -> int:
+        """Passes while each claims a full batch; attempts made. What comes due meanwhile
+        waits for the next call.
+
+        For a caller that calls again soon (the server's delivery thread, ``serve``): under
+        steady load, one pass then sends what gathered since the last call, rather than
+        passes of a few events back to back, each with its two transactions. bench/serve.py,
+        the server's delivery thread: about 160 -> 140 µs of CPU per event."""
+        total = 0
+        for _ in range(passes_max):
+            made = self.run_once()
+            total += made
+            if made < self.config.batch_size:
+                break
+        return total
+
     def serve(self, idle_sleep_s: float = 0.2) -> None:
-        """Deliver until ``stop()``: the loop of ``mockpay worker`` and the server's thread."""
+        """Deliver until ``stop()``: the loop of ``mockpay worker``. A batch that is not
+        full means no backlog: the next pass waits ``idle_sleep_s``."""
         while not self._stop.is_set():
-            if self.run_once() == 0:
+            if self.run_once() < self.config.batch_size:
                 self._stop.wait(idle_sleep_s)
 
     def stop(self) -> None:

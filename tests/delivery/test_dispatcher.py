@@ -250,3 +250,34 @@ def test_private_webhook_urls_are_refused_at_creation(engine: Engine, tenant: Te
         with pytest.raises(ValidationError, match="webhook_url"):
             create(engine, tenant.id, webhook_url=url)
     assert create(engine, tenant.id, webhook_url=HOOK).webhook_url == HOOK
+
+
+class _CreatesWhileSending(httpx.BaseTransport):
+    """Passes requests on; the first one also makes one more payment (and its event)."""
+
+    def __init__(self, inner: httpx.BaseTransport, make: object) -> None:
+        self.inner, self.make, self.made = inner, make, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.made:
+            self.made += 1
+            self.make()  # type: ignore[operator]
+        return self.inner.handle_request(request)
+
+
+def test_run_backlog_stops_after_a_batch_that_is_not_full(
+    engine: Engine, tenant: Tenant, clock: SimulatedClock
+) -> None:
+    receiver = SimulatedReceiver(ReceiverModel())
+    inner = SimulatedTransport({"*": receiver}, engine.clock, random.Random(3))
+    transport = _CreatesWhileSending(inner, lambda: captured(engine, tenant.id, 99))
+    config = DeliveryConfig(batch_size=5)
+    dispatcher = engine.dispatcher(transport=transport, rng=random.Random(3), config=config)
+    for i in range(3):
+        captured(engine, tenant.id, 10 + i)
+    assert dispatcher.run_backlog() == 3  # not a full batch: the event made meanwhile waits
+    assert dispatcher.run_backlog() == 1
+    for i in range(12):
+        captured(engine, tenant.id, 20 + i)
+    assert dispatcher.run_backlog() == 12  # 5 and 5 (full: go on), then 2
+    assert len(receiver.received) == 16
