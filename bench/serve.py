@@ -566,7 +566,7 @@ def print_targets(figures: Figures, connections: list[int], tag: str) -> None:
         f" {verdict(create.rate >= CREATE_RATE_MIN)} ({create.rate:,.0f}),"
         f" p99 <= {CREATE_P99_MS_MAX:.0f} ms {verdict(create.p99_ms <= CREATE_P99_MS_MAX)}"
         f" ({create.p99_ms:.1f}), ratio to bare >= {CREATE_RATIO_MIN}"
-        f" {verdict(ratio >= CREATE_RATIO_MIN)} ({ratio:.2f})"
+        f" {verdict(ratio >= CREATE_RATIO_MIN)} ({ratio:.3f})"
     )
     at_many = [load for (_, c), load in figures.ours.items() if c == many]
     errors = sum(load.errors for load in at_many)
