@@ -124,10 +124,6 @@ def _serve(args: argparse.Namespace) -> int:
                        settings.model_dump(exclude_none=True).items()})  # fmt: skip
     os.environ["MOCKPAY_DATABASE_URL"] = settings.db  # it wins over MOCKPAY_DB
     os.environ["MOCKPAY_ADMIN_TOKEN"] = token
-    # libuv (under uvloop) accepts every pending connection at once, so a burst of new
-    # connections (a client pool opening) went to one worker. One accept per turn spreads
-    # them: bench/serve.py, 2 workers, 8 connections, 1,100-1,450 -> 1,350-1,500 creates/s.
-    os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
     uvicorn.run("server.app:from_environment", factory=True, workers=args.workers, **options)
     return 0
 
