@@ -7,12 +7,16 @@ are merged into one arrow whose label lists the actions.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from mockpay_core.domain.states import TRANSITIONS
 
 NEW = "(new)"
+COLUMN_PERMUTED_MAX: Final = 6  # 720 orders to try at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,5 +59,37 @@ def layout() -> dict[str, tuple[float, float]]:
     return {
         state: (float(d), (len(states) - 1) / 2 - i)
         for d, states in columns.items()
-        for i, state in enumerate(states)
+        for i, state in enumerate(_fewest_jumps(states, edges))
     }
+
+
+def _fewest_jumps(states: list[str], edges: list[Arrow]) -> list[str]:
+    """The column's order whose arrows within the column pass over the fewest states (an
+    arrow drawn over a state hides it); the first such order in breadth-first order."""
+    inside = [(a.source, a.target) for a in edges if {a.source, a.target} <= set(states)]
+
+    def passed_over(order: Iterable[str]) -> int:
+        row = {state: i for i, state in enumerate(order)}
+        return sum(abs(row[s] - row[t]) - 1 for s, t in inside if s != t)
+
+    if len(states) > COLUMN_PERMUTED_MAX:  # too many orders to try: keep the found one
+        return states
+    return list(min(itertools.permutations(states), key=passed_over))
+
+
+def bend(a: Arrow, positions: dict[str, tuple[float, float]]) -> float:
+    """How far the arrow curves (matplotlib's ``arc3`` ``rad``): wide round a state that
+    sits between its ends in one column, a little for the rest, more for arrows back."""
+    (x0, y0), (x1, y1) = positions[a.source], positions[a.target]
+    if x0 == x1 and abs(y1 - y0) > 1:
+        return 0.45
+    return 0.25 if x1 <= x0 else 0.08
+
+
+def curve_middle(
+    start: tuple[float, float], end: tuple[float, float], rad: float
+) -> tuple[float, float]:
+    """The middle of matplotlib's ``arc3`` curve from ``start`` to ``end`` (in the display
+    coordinates it bends in): where an arrow's label sits on its own arrow."""
+    (x0, y0), (x1, y1) = start, end
+    return (x0 + x1) / 2 + rad * (y1 - y0) / 2, (y0 + y1) / 2 - rad * (x1 - x0) / 2

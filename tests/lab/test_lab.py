@@ -30,6 +30,30 @@ def test_the_diagram_has_every_state_and_every_edge_of_the_table() -> None:
     assert len(set(positions.values())) == len(positions)
 
 
+def test_arrows_within_a_column_pass_over_as_few_states_as_they_can() -> None:
+    positions, arrows = diagram.layout(), diagram.arrows()
+    (_, y_pr), (_, y_disputed) = positions["partially_refunded"], positions["disputed"]
+    assert abs(y_pr - y_disputed) == 1  # the dispute pair, two arrows, sits side by side
+    jumps = [
+        a for a in arrows
+        if positions[a.source][0] == positions[a.target][0]
+        and abs(positions[a.source][1] - positions[a.target][1]) > 1
+    ]  # fmt: skip
+    assert len(jumps) == 2  # each three-state cycle needs one: pending/flagged/failed, ...
+    assert all(diagram.bend(a, positions) > diagram.bend(arrows[0], positions) for a in jumps)
+
+
+@pytest.mark.parametrize("rad", [0.0, 0.08, -0.25, 0.45])
+def test_curve_middle_is_on_matplotlibs_arc3_curve(rad: float) -> None:
+    from matplotlib.patches import ConnectionStyle
+
+    start, end = (10.0, 20.0), (130.0, -60.0)
+    path = ConnectionStyle.Arc3(rad=rad)(start, end, shrinkA=0, shrinkB=0)
+    (x0, y0), (cx, cy), (x1, y1) = path.vertices[:3]  # a quadratic Bezier: ends, control
+    expected = (0.25 * x0 + 0.5 * cx + 0.25 * x1, 0.25 * y0 + 0.5 * cy + 0.25 * y1)
+    assert diagram.curve_middle(start, end, rad) == pytest.approx(expected)
+
+
 def test_load_merges_changes_into_one_key_only() -> None:
     s = runs.load("05-webhook-outage.yaml", name="x", engine={"retry_schedule": "original"})
     assert (s.name, s.engine.retry_schedule, s.engine.default_fraud_rules) == (
