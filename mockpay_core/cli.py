@@ -96,7 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from server import create_app, logs
+    from server import create_app, logs, workers
     from server.settings import Settings
 
     flags = {k: getattr(args, k) for k in ("db", "host", "port", "clock")}
@@ -124,6 +124,8 @@ def _serve(args: argparse.Namespace) -> int:
                        settings.model_dump(exclude_none=True).items()})  # fmt: skip
     os.environ["MOCKPAY_DATABASE_URL"] = settings.db  # it wins over MOCKPAY_DB
     os.environ["MOCKPAY_ADMIN_TOKEN"] = token
+    if workers.supported():  # a socket per process: connections spread evenly
+        return workers.serve(settings.host, settings.port, args.workers, options)
     uvicorn.run("server.app:from_environment", factory=True, workers=args.workers, **options)
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -24,16 +25,87 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _process_ids(port: int, want: int, timeout_s: float = 20.0) -> set[int]:
-    """The server processes seen answering on new connections, until ``want`` of them."""
+def _process_ids(
+    port: int, want: int, timeout_s: float = 30.0, gone: frozenset[int] = frozenset()
+) -> set[int]:
+    """The server processes seen answering on new connections, until ``want`` of them
+    that are not in ``gone``."""
     seen: set[int] = set()
     headers = {"Authorization": f"Bearer {ADMIN}"}
     deadline = time.monotonic() + timeout_s
-    while len(seen) < want and time.monotonic() < deadline:
+    while len(seen - gone) < want and time.monotonic() < deadline:
         with httpx.Client() as client:  # a new connection each time
-            config = client.get(f"http://127.0.0.1:{port}/api/admin/config", headers=headers)
+            try:
+                config = client.get(f"http://127.0.0.1:{port}/api/admin/config", headers=headers)
+            except httpx.TransportError:  # a dying worker's queued connection
+                continue
             seen.add(int(config.json()["process_id"]))
-    return seen
+    return seen - gone
+
+
+def _serve_argv(tmp_path: Path, port: int, workers: int) -> list[str]:
+    return [sys.executable, "-m", "mockpay_core.cli", "serve", "--db", str(tmp_path / "s.db"),
+            "--port", str(port), "--workers", str(workers)]  # fmt: skip
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
+    port = _port()
+    env = {**os.environ, "MOCKPAY_ADMIN_TOKEN": ADMIN}
+    proc = subprocess.Popen(
+        _serve_argv(tmp_path, port, 2), env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        first = _process_ids(port, 2)
+        assert len(first) == 2  # new connections reach both worker processes
+        killed = min(first)
+        os.kill(killed, signal.SIGKILL)
+        assert len(_process_ids(port, 2, gone=frozenset({killed}))) == 2
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert f"worker {killed} exited (-9); starting another" in err.decode()
+    assert proc.returncode == 0
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    port = _port()
+    env = {**os.environ, "MOCKPAY_ADMIN_TOKEN": ADMIN}
+    proc = subprocess.Popen(
+        _serve_argv(tmp_path, port, 2), env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        pids = _process_ids(port, 2)
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in pids):
+            assert time.monotonic() < deadline, "a worker outlived its supervisor"
+            time.sleep(0.1)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_serve_refuses_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            _serve_argv(tmp_path, port, 2), capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode != 0
+    assert "address already in use" in done.stderr.lower()
 
 
 @pytest.mark.parametrize(
