@@ -37,8 +37,11 @@ def _family(host: str) -> socket.AddressFamily:
 
 
 def check_port_free(host: str, port: int) -> None:
-    """OSError (address in use) if anything is bound to ``host:port``."""
+    """OSError (address in use) if a socket listens on ``host:port``, with or without
+    ``SO_REUSEPORT``. Connections of an earlier run still in TIME_WAIT do not count
+    (``SO_REUSEADDR``, as uvicorn binds): a restart right after a stop works."""
     with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
 
 
