@@ -48,13 +48,19 @@ def _serve_argv(tmp_path: Path, port: int, workers: int) -> list[str]:
             "--port", str(port), "--workers", str(workers)]  # fmt: skip
 
 
-def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
+def _two_workers(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """``mockpay serve --workers 2`` in a session of its own, on a free port; stderr piped."""
     port = _port()
     env = {**os.environ, "MOCKPAY_ADMIN_TOKEN": ADMIN}
     proc = subprocess.Popen(
         _serve_argv(tmp_path, port, 2), env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
+    return proc, port
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
+    proc, port = _two_workers(tmp_path)
     try:
         first = _process_ids(port, 2)
         assert len(first) == 2  # new connections reach both worker processes
@@ -69,12 +75,7 @@ def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
 
 
 def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
-    port = _port()
-    env = {**os.environ, "MOCKPAY_ADMIN_TOKEN": ADMIN}
-    proc = subprocess.Popen(
-        _serve_argv(tmp_path, port, 2), env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    proc, port = _two_workers(tmp_path)
     try:
         pids = _process_ids(port, 2)
         proc.kill()
@@ -86,6 +87,7 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
 
 
 def _alive(pid: int) -> bool:
