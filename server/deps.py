@@ -5,7 +5,9 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPBearer
 
 from mockpay_core import Engine, Tenant
 from mockpay_core.errors import AuthenticationError
@@ -35,39 +37,55 @@ def bearer_key(authorization: str | None) -> str | None:
     return authorization[len(BEARER) :].strip()
 
 
-async def tenant(request: Request, authorization: Annotated[str | None, Header()] = None) -> Tenant:
-    key = bearer_key(authorization)
-    if key is None:
-        raise AuthenticationError("API key missing")
-    cache: KeyCache = request.app.state.keys
-    found = cache.get(key)
-    if found is None:
-        engine_calls: EngineCalls = request.app.state.calls
-        found = await engine_calls.read(lambda e: e.authenticate(key))
-        cache.put(key, found)
-    request.state.tenant_id = found.id
-    request.state.api_key = key
-    request.state.ratelimit = request.app.state.ratelimiter.check(found.id, found.rate_limit_tier)
-    return found
+class _Bearer(HTTPBearer):
+    """A bearer scheme in the OpenAPI spec, so that /docs offers its Authorize button (an
+    ``Authorization`` header parameter is one that OpenAPI says to ignore). The instance is
+    the dependency itself: it reads the header in MockPay's words (401 for a missing or
+    wrong key), with no extra header parameter for FastAPI to parse on every request."""
+
+    def __init__(self, scheme_name: str, description: str) -> None:
+        super().__init__(scheme_name=scheme_name, description=description, auto_error=False)
 
 
-def admin(
-    request: Request,
-    eng: Annotated[Engine, Depends(engine)],
-    authorization: Annotated[str | None, Header()] = None,
-) -> None:
-    key = bearer_key(authorization)
-    token: str = request.app.state.admin_token
-    if key and hmac.compare_digest(key.encode(), token.encode()):
-        return
-    if key is None:
-        raise AuthenticationError("Admin token missing")
-    try:
-        eng.authenticate(key)
-    except AuthenticationError:
-        raise AuthenticationError("Invalid admin token") from None
-    raise Forbidden("Admin routes need the admin token, not a tenant's API key")
+class TenantKey(_Bearer):
+    async def __call__(self, request: Request) -> Tenant:  # type: ignore[override]
+        key = bearer_key(request.headers.get("authorization"))
+        if key is None:
+            raise AuthenticationError("API key missing")
+        cache: KeyCache = request.app.state.keys
+        found = cache.get(key)
+        if found is None:
+            engine_calls: EngineCalls = request.app.state.calls
+            found = await engine_calls.read(lambda e: e.authenticate(key))
+            cache.put(key, found)
+        request.state.tenant_id = found.id
+        request.state.api_key = key
+        request.state.ratelimit = request.app.state.ratelimiter.check(
+            found.id, found.rate_limit_tier
+        )
+        return found
 
+
+class AdminToken(_Bearer):
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        key = bearer_key(request.headers.get("authorization"))
+        token: str = request.app.state.admin_token
+        if key and hmac.compare_digest(key.encode(), token.encode()):
+            return
+        if key is None:
+            raise AuthenticationError("Admin token missing")
+        eng: Engine = request.app.state.engine
+        try:
+            await run_in_threadpool(eng.authenticate, key)
+        except AuthenticationError:
+            raise AuthenticationError("Invalid admin token") from None
+        raise Forbidden("Admin routes need the admin token, not a tenant's API key")
+
+
+tenant = TenantKey("ApiKey", "A tenant's API key (POST /api/auth/register returns it).")
+admin = AdminToken(
+    "AdminToken", "The admin token: MOCKPAY_ADMIN_TOKEN, or the one printed at start-up."
+)
 
 Engine_ = Annotated[Engine, Depends(engine)]
 Calls_ = Annotated[EngineCalls, Depends(calls)]
