@@ -14,10 +14,14 @@ access = logging.getLogger("mockpay.access")
 FLUSH_S: Final = 0.2
 
 
+def iso_ms(created_s: float) -> str:
+    return datetime.fromtimestamp(created_s, UTC).isoformat(timespec="milliseconds")
+
+
 class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": iso_ms(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -53,22 +57,52 @@ class LinesHandler(logging.StreamHandler[IO[str]]):
         super().flush()
         super().close()
 
+    def write_line(self, line: str) -> None:
+        """``line`` as ``emit`` would write it, without a LogRecord."""
+        try:
+            with self.lock:  # type: ignore[union-attr]
+                self.stream.write(line + self.terminator)
+            self.flush()
+        except Exception:
+            self.handleError(logging.makeLogRecord({"msg": line}))
+
     def _flush_often(self) -> None:
         while True:
             time.sleep(FLUSH_S)
             super().flush()
 
 
+_root = logging.getLogger("mockpay")
+_lines: LinesHandler | None = None  # the handler configure() installed
+
+
 def configure(level: str = "INFO") -> None:
     """Send mockpay.* logs to stdout as JSON lines (each ``mockpay serve`` process calls
     this)."""
+    global _lines
     handler = LinesHandler(sys.stdout)
     handler.setFormatter(JsonLines())
-    root = logging.getLogger("mockpay")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    _root.handlers[:] = [handler]
+    _root.setLevel(level)
+    _root.propagate = False
+    _lines = handler
 
 
 def request_done(fields: dict[str, Any]) -> None:
-    access.info("request", extra={"fields": fields})
+    """The access line of one request. While logging is as configure() left it, the line
+    goes straight to its handler: the same JSON for about half the CPU (logging's record,
+    caller lookup and locks, per request); otherwise, and for tests' own handlers, through
+    ``logging``."""
+    handler = _lines
+    direct = (
+        handler is not None
+        and _root.handlers == [handler]
+        and not (access.handlers or access.filters or _root.filters or handler.filters)
+        and access.isEnabledFor(logging.INFO)
+    )
+    if not direct:
+        access.info("request", extra={"fields": fields})
+        return
+    assert handler is not None
+    line = {"ts": iso_ms(time.time()), "level": "info", "logger": access.name, "message": "request"}
+    handler.write_line(json.dumps({**line, **fields}, default=str))
