@@ -27,7 +27,7 @@ from server import errors, logs
 from server.calls import EngineCalls
 from server.keycache import KeyCache
 from server.middleware import RequestMiddleware
-from server.ratelimit import RateLimiter
+from server.ratelimit import RateLimiter, SharedWindows, Windows
 from server.routers import admin, auth, export, payments, webhooks
 from server.settings import Settings
 
@@ -57,15 +57,22 @@ def _engine(settings: Settings) -> Engine:
     return Engine(open_store(settings.db), clock=clock, config=config)
 
 
-def from_environment() -> FastAPI:
+def from_environment(shared_windows: str | None = None) -> FastAPI:
     """The app from ``MOCKPAY_*`` variables: uvicorn's factory for several worker processes,
-    each of which logs as ``mockpay serve`` does."""
+    each of which logs as ``mockpay serve`` does and counts rate limits in the
+    ``shared_windows`` file when its supervisor made one."""
     logs.configure()
-    return create_app(Settings())
+    windows = None if shared_windows is None else SharedWindows(shared_windows)
+    return create_app(Settings(), windows=windows)
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """The app over ``engine`` (or one opened from ``settings.db``)."""
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    windows: Windows | None = None,
+) -> FastAPI:
+    """The app over ``engine`` (or one opened from ``settings.db``); rate limits counted in
+    ``windows`` (by default, in this process)."""
     settings = settings or Settings()
     engine = engine or _engine(settings)
     calls = EngineCalls(engine)
@@ -111,6 +118,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             worker.join(timeout=10)
         calls.close()
         dispatcher.close()
+        if isinstance(windows, SharedWindows):
+            windows.close()
 
     app = FastAPI(
         responses=errors.RESPONSES,
@@ -127,7 +136,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.admin_token = settings.admin_token or secrets.token_urlsafe(24)
     app.state.run_due = run_due
-    app.state.ratelimiter = RateLimiter(engine.clock)
+    app.state.ratelimiter = RateLimiter(engine.clock, windows=windows)
     app.state.keys = KeyCache()
     errors.install(app)
     for router in (auth.router, payments.router, webhooks.router, admin.router, export.router):

@@ -8,12 +8,15 @@ a process.
 
 The parent only supervises: it checks that the port is free (a plain bind, which fails if
 anything listens there, even with ``SO_REUSEPORT``, so a second server cannot silently
-share the port), starts the workers, starts a worker again if one dies, and on SIGINT or
-SIGTERM stops them all (each finishes its requests and flushes its log).
+share the port), makes the file of rate-limit counters that all workers share
+(``SharedWindows`` in server/ratelimit.py), starts the workers, starts a worker again if
+one dies, and on SIGINT or SIGTERM stops them all (each finishes its requests and flushes
+its log).
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
@@ -21,6 +24,8 @@ import socket
 import sys
 import threading
 from typing import Any, Final
+
+from server.ratelimit import SharedWindows
 
 RESTART_PAUSE_S: Final = 0.5  # between a worker's death and its replacement
 STOP_TIMEOUT_S: Final = 20.0  # a worker still running after this is killed
@@ -64,13 +69,17 @@ def _die_with(parent_pid: int) -> None:
         sys.exit("mockpay serve: the supervisor is gone")
 
 
-def _worker(parent_pid: int, host: str, port: int, options: dict[str, Any]) -> None:
-    """One server process: the app built from the environment (``from_environment``)."""
+def _worker(parent_pid: int, host: str, port: int, options: dict[str, Any], windows: str) -> None:
+    """One server process: the app built from the environment (``from_environment``),
+    counting rate limits in the supervisor's ``windows`` file."""
     import uvicorn
+
+    from server.app import from_environment
 
     _die_with(parent_pid)
     sock = _listening_socket(host, port)
-    config = uvicorn.Config("server.app:from_environment", factory=True, **options)
+    app = functools.partial(from_environment, shared_windows=windows)
+    config = uvicorn.Config(app, factory=True, **options)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -83,9 +92,10 @@ def serve(host: str, port: int, workers: int, options: dict[str, Any]) -> int:
         return 1
     context = multiprocessing.get_context("spawn")
     stopping = threading.Event()
+    windows_fd, windows = _unnamed_windows()
 
     def start() -> multiprocessing.process.BaseProcess:
-        args = (os.getpid(), host, port, options)
+        args = (os.getpid(), host, port, options, windows)
         process = context.Process(target=_worker, args=args, daemon=False)
         process.start()
         return process
@@ -117,4 +127,15 @@ def serve(host: str, port: int, workers: int, options: dict[str, Any]) -> int:
                 process.join()
         for s, handler in previous.items():
             signal.signal(s, handler)
+        os.close(windows_fd)
     return 0
+
+
+def _unnamed_windows() -> tuple[int, str]:
+    """The workers' rate-limit counters (``SharedWindows``): a file removed at once and kept
+    open here, so that nothing is left behind even if this process is killed; workers, new
+    ones too, open it as ``/proc/<this process>/fd/<n>`` (Linux)."""
+    path = SharedWindows.create()
+    fd = os.open(path, os.O_RDWR)
+    os.unlink(path)
+    return fd, f"/proc/{os.getpid()}/fd/{fd}"

@@ -9,7 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -177,3 +179,33 @@ def test_several_workers_refuse_a_simulated_clock(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "several workers need" in done.stderr
+
+
+def test_workers_share_one_rate_limit(tmp_path: Path) -> None:
+    """The original tier's 100 requests per 15 minutes hold for the server as a whole, not
+    per worker process: new connections spread over both, and only 100 are let through."""
+    proc, port = _two_workers(tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert len(_process_ids(port, 2)) == 2  # both up
+        tenant = httpx.post(f"{url}/api/auth/register", json={"name": "R", "email": "r@x.test"})
+        patched = httpx.patch(
+            f"{url}/api/admin/users/{tenant.json()['tenant_id']}",
+            json={"rate_limit_tier": "original"},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        )
+        assert patched.json()["rate_limit_tier"] == "original"
+        auth = {"Authorization": f"Bearer {tenant.json()['api_key']}"}
+
+        def get(_: int) -> int:
+            with httpx.Client() as client:  # a new connection, hashed to either worker
+                return client.get(f"{url}/api/payments", headers=auth, timeout=30).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = Counter(pool.map(get, range(130)))
+        assert statuses == {200: 100, 429: 30}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=30)
+    shared = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    assert not list(shared.glob(f"mockpay-ratelimit-{proc.pid}-*"))  # removed at the start
