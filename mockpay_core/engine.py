@@ -127,6 +127,14 @@ class Engine:
         (automatic | manual), customer, description, metadata."""
         return payments.create(self.ctx, tenant_id, **request)
 
+    def prepare_create_payment(
+        self, tenant_id: str, **request: Any
+    ) -> Callable[[], Outcome[Payment]]:
+        """``create_payment`` in two steps: validates now (``ValidationError``), and returns
+        the call that creates. The server validates on its event loop, so that the writer
+        thread, which holds the database's write lock, only runs the unit of work."""
+        return payments.prepare_create(self.ctx, tenant_id, **request)
+
     def simulate(
         self, tenant_id: str, payment_id: str, status: object, **kw: Any
     ) -> Outcome[Payment]:

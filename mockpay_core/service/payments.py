@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -72,7 +73,11 @@ def locked_payment(uow: UnitOfWork, tenant_id: str, payment_id: str) -> Payment:
     return payment
 
 
-def create(
+def create(ctx: Context, tenant_id: str, **request: Any) -> Outcome[Payment]:
+    return prepare_create(ctx, tenant_id, **request)()
+
+
+def prepare_create(
     ctx: Context,
     tenant_id: str,
     *,
@@ -85,7 +90,10 @@ def create(
     description: object = None,
     metadata: object = None,
     triggered_by: str = "create_api",
-) -> Outcome[Payment]:
+) -> Callable[[], Outcome[Payment]]:
+    """Validate a create now (``ValidationError`` naming every bad field) and fingerprint
+    it; the call returned runs its unit of work. A server validates on its event loop and
+    runs only the call where writes wait their turn."""
     key, cur, amount_minor, url, method, cust, desc, meta = collect(
         lambda: v.idempotency_key(idempotency_key, required=True),
         lambda: parse_currency(currency),
@@ -123,7 +131,9 @@ def create(
         return payment
 
     fp = idempotency.fingerprint("create_payment", None, request)
-    return idempotency.run(ctx, tenant_id, key, "create_payment", fp, execute, Payment.from_data)
+    return functools.partial(
+        idempotency.run, ctx, tenant_id, key, "create_payment", fp, execute, Payment.from_data
+    )
 
 
 def _command(

@@ -97,7 +97,9 @@ async def create(
         raise IdempotencyKeyMissing("Idempotency-Key required")
     fields = body.model_dump()
     fields["capture_method"] = fields["capture_method"] or "automatic"
-    out = await c.write(lambda e: e.create_payment(t.id, idempotency_key=key, **fields))
+    # validated here, on the event loop: the writer thread only runs the unit of work
+    run = c.engine.prepare_create_payment(t.id, idempotency_key=key, **fields)
+    out = await c.write(lambda _: run())
     p = out.value
     request.state.payment_id = p.id
     return respond(

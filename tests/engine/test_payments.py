@@ -42,6 +42,23 @@ def test_create_names_every_bad_field(engine: Engine, tenant: Tenant) -> None:
     ]  # fmt: skip
 
 
+def test_a_prepared_create_validates_first_and_runs_when_called(
+    engine: Engine, tenant: Tenant
+) -> None:
+    hook = "http://127.0.0.1:4000/hooks"
+    with pytest.raises(ValidationError):
+        engine.prepare_create_payment(
+            tenant.id, amount=-1, currency="USD", webhook_url=hook, idempotency_key="k"
+        )
+    run = engine.prepare_create_payment(
+        tenant.id, amount=5, currency="USD", webhook_url=hook, idempotency_key="k"
+    )
+    assert engine.list_payments(tenant.id).data == []  # nothing written yet
+    first, again = run(), run()
+    assert (first.replayed, again.replayed, again.value) == (False, True, first.value)
+    assert len(engine.list_payments(tenant.id).data) == 1
+
+
 def test_create_for_an_unknown_tenant_is_not_found(engine: Engine) -> None:
     with pytest.raises(NotFound):
         create(engine, "no-such-tenant")

@@ -307,3 +307,23 @@ def test_engine_calls_run_on_a_small_thread_pool(live: Live) -> None:
     config = live.http.get("/api/admin/config", headers=live.admin).json()
     assert config["threads"] == (16 if live.db.startswith("postgresql") else 2)
     assert Settings(db="x.db", threads=7).engine_threads() == 7
+
+
+def test_a_bad_create_is_refused_before_it_queues_for_the_writer(live: Live) -> None:
+    """Validation runs on the event loop: a bad request costs the writer thread nothing."""
+    auth, _ = live.tenant()
+
+    def writes() -> int:
+        return int(live.http.get("/api/admin/config", headers=live.admin).json()["write_commands"])
+
+    before = writes()
+    body = {"amount": -5, "currency": "XXX", "webhook_url": "ftp://x"}
+    r = live.http.post("/api/payments", json=body, headers={**auth, "Idempotency-Key": "bad"})
+    assert r.status_code == 400
+    assert {e["field"] for e in r.json()["details"]["errors"]} >= {"amount", "currency"}
+    assert writes() == before
+    good = {"amount": 5, "currency": "USD", "webhook_url": "http://127.0.0.1:9/h"}
+    r = live.http.post("/api/payments", json=good, headers={**auth, "Idempotency-Key": "bad"})
+    assert r.status_code == 201  # nothing was stored for the key
+    if not live.db.startswith("postgresql"):
+        assert writes() == before + 1
