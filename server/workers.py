@@ -92,7 +92,11 @@ def serve(host: str, port: int, workers: int, options: dict[str, Any]) -> int:
         return 1
     context = multiprocessing.get_context("spawn")
     stopping = threading.Event()
-    windows_fd, windows = _unnamed_windows()
+    try:
+        windows_fd, windows = _unnamed_windows()
+    except OSError as exc:
+        print(f"mockpay serve: cannot make the shared rate-limit table: {exc}", file=sys.stderr)
+        return 1
 
     def start() -> multiprocessing.process.BaseProcess:
         args = (os.getpid(), host, port, options, windows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -34,3 +35,30 @@ def test_connections_left_in_time_wait_do_not_make_the_port_busy() -> None:
         accepted.close()  # the server side closes first: its end waits in TIME_WAIT
         client.close()
     workers.check_port_free(HOST, port)
+
+
+def test_no_room_for_the_shared_rate_limit_table_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def full(*args: object, **kwargs: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(workers.SharedWindows, "create", full)
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port = probe.getsockname()[1]
+    assert workers.serve(HOST, port, 2, {}) == 1
+    err = capsys.readouterr().err
+    assert "cannot make the shared rate-limit table" in err and "No space left" in err
+
+
+def test_the_shared_table_has_no_name_but_opens_through_proc() -> None:
+    fd, path = workers._unnamed_windows()
+    try:
+        assert path == f"/proc/{os.getpid()}/fd/{fd}"
+        assert os.fstat(fd).st_nlink == 0  # nothing to leave behind
+        table = workers.SharedWindows(path)
+        assert table.count("t", 1_800, 1_000.0) == 1
+        table.close()
+    finally:
+        os.close(fd)
