@@ -1,7 +1,7 @@
 """Requests per second and latency of ``mockpay serve`` under load, next to a bare FastAPI app.
 
     .venv/bin/python bench/serve.py [--duration 20] [--connections 8,64] [--workers N]
-                                   [--profile]
+                                   [--rounds N] [--profile]
 
 wrk (Debian's ``wrk``: ``apt-get install wrk``) runs in its own process, one thread,
 keep-alive HTTP/1.1 on 127.0.0.1, for ``duration`` seconds per figure, and reports
@@ -27,6 +27,8 @@ checked against the database: every 201 is one payment, or one replay of it. Bes
 latencies, the server's CPU time per request (its process and children, from /proc).
 
 ``--workers N`` then runs creates and lists again against ``mockpay serve --workers N``;
+``--rounds N`` then alternates bare and ours creates N times at the fewest connections and
+prints the median ratio (the speed of a shared VM drifts by tens of percent within minutes);
 ``--profile`` samples ours with py-spy (``pip install py-spy``) during one more create run.
 
 ``--db postgres [--servers 1,2,4] [--postgres-url URL]`` measures creates on PostgreSQL
@@ -552,6 +554,29 @@ def measure_workers(b: Bench, connections: int, figures: Figures, tag: str) -> N
     figures.ours.update({("unique", connections): unique, ("list", connections): listed})
 
 
+def ratio_rounds(b: Bench, connections: int, rounds: int, tag: str) -> None:
+    """Bare and ours creates alternated ``rounds`` times: on a machine whose speed drifts
+    from one minute to the next (a shared VM), the median of paired ratios says more than
+    one pair."""
+    ratios, rates = [], []
+    for i in range(rounds):
+        bare = b.bare_create(connections)
+        ours, _ = b.create_unique(connections)
+        ratios.append(ours.rate / bare.rate)
+        rates.append(ours.rate)
+        print(
+            f"  round {i + 1}: {tag} {ours.rate:,.0f} (p99 {ours.p99_ms:.1f} ms)"
+            f"  bare {bare.rate:,.0f}  ratio {ratios[-1]:.3f}",
+            flush=True,
+        )
+    print(
+        f"create at {connections} connections, {rounds} alternated rounds: {tag} median"
+        f" {statistics.median(rates):,.0f}/s, median ratio {statistics.median(ratios):.3f}"
+        f" (spread {min(ratios):.3f} to {max(ratios):.3f})",
+        flush=True,
+    )
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -712,6 +737,11 @@ def parse_args() -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="also py-spy one create run")
     parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="then bare and ours creates alternated this many times at the fewest"
+        " connections (ours: the --workers server if any), and their median ratio",
+    )  # fmt: skip
+    parser.add_argument(
         "--db", choices=("sqlite", "postgres"), default="sqlite",
         help="postgres: creates on PostgreSQL by server count, next to SQLite's one process",
     )  # fmt: skip
@@ -730,11 +760,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     ok = 1 <= args.duration <= 600 and args.connections and args.workers in (0, *range(2, 17))
+    ok = ok and 1 <= args.rounds <= 20
     ok = ok and all(1 <= n <= 16 for n in args.servers) and bool(args.servers)
     if not (ok and all(1 <= c <= 1024 for c in args.connections)):
         parser.error(
             "--duration is 1..600, --connections 1..1024 each, --workers 0 or 2..16,"
-            " --servers 1..16 each"
+            " --rounds 1..20, --servers 1..16 each"
         )
     return args
 
@@ -788,6 +819,8 @@ def run_one_process(
         for connections in args.connections:
             measure(bench, connections, figures, "ours")
         print_targets(figures, args.connections, "ours, 1 process")
+        if args.rounds > 1 and not args.workers:
+            ratio_rounds(bench, min(args.connections), args.rounds, "ours")
         if args.profile:
             profile_create(bench, min(args.connections), args.duration, path("py-spy.txt"))
     return figures
@@ -809,6 +842,8 @@ def run_workers(
         for connections in args.connections:
             measure_workers(bench, connections, workers, tag)
         print_targets(workers, args.connections, f"mockpay serve --workers {args.workers}")
+        if args.rounds > 1:
+            ratio_rounds(bench, min(args.connections), args.rounds, tag)
 
 
 def main() -> None:
