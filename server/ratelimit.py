@@ -99,7 +99,6 @@ class SharedWindows:
     def __init__(self, path: str) -> None:
         if fcntl is None:
             raise OSError("shared rate-limit windows need fcntl.flock (POSIX)")
-        self.path = path
         self._fd = os.open(path, os.O_RDWR)
         size = os.fstat(self._fd).st_size
         self._slots = size // (8 * CELLS)
@@ -112,11 +111,10 @@ class SharedWindows:
 
     @staticmethod
     def create(slots: int = SLOTS, directory: str | None = None) -> str:
-        """A new table, all slots free (in /dev/shm where there is one); its path, named
-        after this process."""
+        """A new table, all slots free (in /dev/shm where there is one); its path."""
         if directory is None and os.path.isdir("/dev/shm"):
             directory = "/dev/shm"
-        fd, path = tempfile.mkstemp(prefix=f"mockpay-ratelimit-{os.getpid()}-", dir=directory)
+        fd, path = tempfile.mkstemp(prefix="mockpay-ratelimit-", dir=directory)
         try:
             os.ftruncate(fd, slots * CELLS * 8)
         finally:
