@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import gc
+import logging
+import shutil
 import sqlite3
 import threading
+import time
+import weakref
 from pathlib import Path
 
 import pytest
 
+from mockpay_core import Engine
 from mockpay_core.errors import StorageBusy, StorageError
 from mockpay_core.storage.sqlite import SqliteStore
+from mockpay_core.storage.sqlite.checkpoints import BACKSTOP_PAGES, CHECK_EVERY_S, Checkpointer
 from mockpay_core.storage.sqlite.store import migrations
 from mockpay_core.storage.sqlite.writer import COUNTED_SQL
 
@@ -107,3 +114,132 @@ def test_driver_errors_are_translated(tmp_path: Path) -> None:
     with pytest.raises(StorageError) as other, translate_errors():
         raw.execute("SELECT * FROM no_such_table")
     assert type(other.value) is StorageError and "no_such_table" in other.value.message
+
+
+def _pay(engine: Engine, tenant_id: str, key: str) -> None:
+    engine.create_payment(
+        tenant_id, amount=10, currency="USD", webhook_url="https://x.test/h", idempotency_key=key
+    )
+
+
+def _checkpoint_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "mockpay-checkpoint"}
+
+
+def _rows_in_main_file(path: str, copy: Path) -> int:
+    """Payments in the database file alone, as if its WAL were lost: what checkpoints wrote."""
+    shutil.copyfile(path, copy)
+    raw = sqlite3.connect(copy)
+    try:
+        return int(raw.execute("SELECT count(*) FROM payments").fetchone()[0])
+    except sqlite3.OperationalError:  # not even the tables yet
+        return 0
+    finally:
+        raw.close()
+
+
+def test_a_background_thread_checkpoints_the_wal_outside_the_commits(tmp_path: Path) -> None:
+    path, before = str(tmp_path / "c.db"), _checkpoint_threads()
+    engine = Engine(SqliteStore(path))
+    store = engine.store
+    assert isinstance(store, SqliteStore)
+    conn = store.raw_connection()
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (BACKSTOP_PAGES,)
+    tenant = engine.register_tenant("ckpt", "ckpt@example.com").tenant
+    for i in range(5):
+        _pay(engine, tenant.id, f"k{i}")
+    deadline = time.monotonic() + 10
+    while _rows_in_main_file(path, tmp_path / "copy.db") < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _rows_in_main_file(path, tmp_path / "copy.db") == 5
+    (thread,) = _checkpoint_threads() - before
+    engine.close()
+    assert not thread.is_alive()
+
+
+def test_without_background_checkpoints_a_small_wal_stays_uncopied(tmp_path: Path) -> None:
+    path, before = str(tmp_path / "n.db"), _checkpoint_threads()
+    store = SqliteStore(path, background_checkpoints=False)
+    engine = Engine(store)
+    assert store.raw_connection().execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+    tenant = engine.register_tenant("none", "none@example.com").tenant
+    for i in range(5):
+        _pay(engine, tenant.id, f"k{i}")
+    time.sleep(3 * CHECK_EVERY_S)
+    assert _rows_in_main_file(path, tmp_path / "copy.db") == 0  # all still in the WAL
+    assert _checkpoint_threads() <= before
+    engine.close()
+
+
+def test_memory_stores_start_no_checkpoint_thread() -> None:
+    before = _checkpoint_threads()
+    with Engine(SqliteStore(":memory:")) as engine:
+        engine.register_tenant("mem", "mem@example.com")
+        assert _checkpoint_threads() <= before
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_a_failed_checkpoint_is_logged_and_the_next_pass_still_runs() -> None:
+    # A handler of its own: a server test may have stopped "mockpay" propagating to caplog's.
+    records, logger = _Records(), logging.getLogger("mockpay.storage")
+    logger.addHandler(records)
+    calls: list[int] = []
+
+    def checkpoint() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StorageBusy("busy")
+
+    checkpointer = Checkpointer(lambda: checkpoint, every_s=0.01)
+    try:
+        checkpointer.committed()
+        deadline = time.monotonic() + 5
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        checkpointer.committed()
+        while checkpointer.passes < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        checkpointer.close()
+        logger.removeHandler(records)
+    assert len(calls) == 2 and checkpointer.passes == 1
+    assert records.messages == ["a WAL checkpoint failed: busy"]
+
+
+def test_an_idle_store_does_not_checkpoint_again() -> None:
+    calls: list[int] = []
+    checkpointer = Checkpointer(lambda: lambda: calls.append(1), every_s=0.01)
+    try:
+        checkpointer.committed()
+        deadline = time.monotonic() + 5
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)  # ten more wake-ups with nothing committed
+    finally:
+        checkpointer.close()
+    assert calls == [1]
+
+
+def test_a_store_nobody_closed_is_not_kept_alive_by_its_checkpoint_thread(
+    tmp_path: Path,
+) -> None:
+    before = _checkpoint_threads()
+    store = SqliteStore(str(tmp_path / "gc.db"))
+    Engine(store).register_tenant("gc", "gc@example.com")
+    (thread,) = _checkpoint_threads() - before
+    gone = weakref.ref(store)
+    del store
+    gc.collect()
+    assert gone() is None
+    deadline = time.monotonic() + 5
+    while thread.is_alive():
+        assert time.monotonic() < deadline, "the checkpoint thread outlived its store"
+        time.sleep(0.02)

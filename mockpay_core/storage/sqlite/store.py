@@ -6,6 +6,10 @@ fraud windows, refund totals and audit chains are all decided under that lock. W
 queue for it for at most ``busy_timeout_s``, then ``StorageBusy``. Readers never block
 (WAL snapshots).
 
+A file database in WAL mode checkpoints on a thread of its own, outside the write lock
+(``Checkpointer`` in checkpoints.py); ``background_checkpoints=False`` leaves it to
+SQLite, which checkpoints inside the COMMIT that fills the WAL.
+
 ``journal="memory"`` (a rollback journal kept in memory) writes each page once instead of
 twice, but readers then wait for writers and a crash can corrupt the file: it is for
 throwaway simulation runs only.
@@ -35,12 +39,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Final, Literal
 
 from mockpay_core.errors import AuditImmutable, StorageBusy, StorageError
 from mockpay_core.storage.migrations import shipped
+from mockpay_core.storage.sqlite.checkpoints import BACKSTOP_PAGES, Checkpointer
 from mockpay_core.storage.sqlite.reader import SqliteReader
 from mockpay_core.storage.sqlite.writer import SqliteUnitOfWork
 
@@ -142,6 +148,7 @@ class SqliteStore:
         cache_mb: int = 16,
         journal: Journal = "wal",
         group_commit: int = 1,
+        background_checkpoints: bool = True,
     ) -> None:
         if durability not in ("full", "normal", "off"):
             raise ValueError("durability is one of full, normal, off")
@@ -164,6 +171,11 @@ class SqliteStore:
         self._shared_lock = threading.RLock() if self._memory else None
         self._writer = None if self._memory else WriteLock(f"{path}-lock", busy_timeout_s)
         self._closed = False
+        self._checkpointer = (
+            Checkpointer(weakref.WeakMethod(self._checkpoint))
+            if background_checkpoints and not self._memory and journal == "wal"
+            else None
+        )
         with translate_errors():
             self._migrate(self._connection())
 
@@ -176,6 +188,8 @@ class SqliteStore:
         )
         if not self._memory:
             conn.execute(f"PRAGMA journal_mode={self._journal.upper()}")
+        if self._checkpointer is not None:
+            conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         conn.execute(f"PRAGMA synchronous={self._durability.upper()}")
         conn.execute("PRAGMA foreign_keys=ON")
         # Savepoints (one per unit of work, one per batched command) journal the original of
@@ -250,6 +264,7 @@ class SqliteStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self._committed()
 
     def _grouped_unit(self, conn: sqlite3.Connection) -> Iterator[SqliteUnitOfWork]:
         batching = self._batching()
@@ -272,6 +287,7 @@ class SqliteStore:
         self._grouped += 1
         if not batching and self._grouped >= self._group_max:
             conn.execute("COMMIT")
+            self._committed()
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -303,6 +319,7 @@ class SqliteStore:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
+                self._committed()
 
     def flush(self) -> None:
         """Commit this thread's open group transaction (``group_commit`` > 1), if any."""
@@ -310,6 +327,16 @@ class SqliteStore:
             conn = self._connection()
             if conn.in_transaction:
                 conn.execute("COMMIT")
+                self._committed()
+
+    def _committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
+
+    def _checkpoint(self) -> None:
+        """A PASSIVE checkpoint: copies what no reader still needs, never waits for a lock."""
+        with translate_errors():
+            self._connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     @contextmanager
     def reader(self) -> Iterator[SqliteReader]:
@@ -331,6 +358,8 @@ class SqliteStore:
     def close(self) -> None:
         if self._group_max > 1 and not self._closed:
             self.flush()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._closed = True
         with self._all_lock:
             for conn in self._all:
