@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import email.message
 import hmac
-from typing import Annotated
+import json
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPBearer
 
 from mockpay_core import Engine, Tenant
@@ -16,6 +19,7 @@ from server.errors import Forbidden
 from server.keycache import KeyCache
 
 BEARER = "bearer "
+_NOT_JSON: Final = object()
 
 
 # The trivial dependencies are async: a sync one is a hop to the thread pool per request.
@@ -91,3 +95,43 @@ Engine_ = Annotated[Engine, Depends(engine)]
 Calls_ = Annotated[EngineCalls, Depends(calls)]
 Tenant_ = Annotated[Tenant, Depends(tenant)]
 Admin_ = Annotated[None, Depends(admin)]
+
+
+async def json_object(request: Request) -> object:
+    """The body as FastAPI reads a JSON body before a route's dependencies run: parsed when
+    its Content-Type is JSON, a syntax error raised now (400 ``invalid_json``); anything
+    else (no body, another Content-Type) comes back as not JSON, for ``object_fields``."""
+    raw = await request.body()
+    content_type = request.headers.get("content-type")
+    if not raw or not content_type or not _is_json(content_type):
+        return _NOT_JSON
+    try:
+        return json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        raise _invalid_json() from exc
+
+
+def object_fields(sent: object, names: tuple[str, ...]) -> dict[str, Any]:
+    """``names`` from a JSON object (None where absent, the rest ignored), as a model of
+    optional fields with ``extra="ignore"`` gives them; 400 ``invalid_json`` for anything
+    but an object."""
+    if not isinstance(sent, dict):
+        raise _invalid_json()
+    return {name: sent.get(name) for name in names}
+
+
+def _is_json(content_type: str) -> bool:
+    if content_type == "application/json":
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def _invalid_json() -> RequestValidationError:
+    return RequestValidationError(
+        [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error", "input": {}}]
+    )

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from mockpay_core import Engine, Outcome
 from mockpay_core.domain.money import CURRENCY_EXPONENTS
 from server import wire
-from server.deps import Calls_, Tenant_
+from server.calls import EngineCalls
+from server.deps import Calls_, Tenant_, json_object, object_fields, tenant
 from server.errors import RESPONSES, IdempotencyKeyMissing
 
 router = APIRouter(prefix="/api/payments", tags=["payments"], responses=RESPONSES)
@@ -89,13 +90,38 @@ def _short(out: Outcome[Any]) -> JSONResponse:
     )
 
 
-@router.post("", status_code=201, summary="Create a payment (fraud rules decide its first state)")
-async def create(
-    request: Request, body: CreatePayment, t: Tenant_, c: Calls_, key: IdempotencyKey = None
-) -> JSONResponse:
+# The create route reads its request itself, in FastAPI's order and words (deps.json_object),
+# and documents it here: the most frequent call of all, it skips FastAPI's per-request
+# dependency and body machinery. bench/serve.py, creates at 8 connections on two workers:
+# 0.66 -> 0.60 ms of server CPU per request, ratio to bare 0.64 -> 0.71.
+_CREATE_DOC: dict[str, Any] = {
+    "parameters": [{
+        "name": "Idempotency-Key", "in": "header", "required": False,
+        "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Idempotency-Key"},
+    }],
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": CreatePayment.model_json_schema()}},
+    },
+    "security": [{tenant.scheme_name: []}],
+}  # fmt: skip
+_CREATE_FIELDS = tuple(CreatePayment.model_fields)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a payment (fraud rules decide its first state)",
+    openapi_extra=_CREATE_DOC,
+)
+async def create(request: Request) -> JSONResponse:
+    sent = await json_object(request)  # bad JSON syntax: 400 before authentication
+    t = await tenant(request)
+    fields = object_fields(sent, _CREATE_FIELDS)  # not a JSON object: 400 after it
+    key = request.headers.get("idempotency-key")
+    c: EngineCalls = request.app.state.calls
     if key is None:
         raise IdempotencyKeyMissing("Idempotency-Key required")
-    fields = body.model_dump()
     fields["capture_method"] = fields["capture_method"] or "automatic"
     # validated here, on the event loop: the writer thread only runs the unit of work
     run = c.engine.prepare_create_payment(t.id, idempotency_key=key, **fields)

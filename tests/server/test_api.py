@@ -327,3 +327,54 @@ def test_a_bad_create_is_refused_before_it_queues_for_the_writer(live: Live) -> 
     assert r.status_code == 201  # nothing was stored for the key
     if not live.db.startswith("postgresql"):
         assert writes() == before + 1
+
+
+ODD_BODIES = [  # (content, Content-Type): bodies the create route reads itself
+    (b"{bad", "application/json"),
+    (b"\xff\xfe{}", "application/json"),  # not UTF-8
+    (b"[1, 2]", "application/json"),
+    (b"null", "application/json"),
+    (b'"text"', "application/json"),
+    (b"", "application/json"),
+    (b'{"status": "success"}', None),
+    (b'{"status": "success"}', "text/plain"),
+    (b'{"status": "success"}', "application/x-www-form-urlencoded"),
+]
+
+
+@pytest.mark.parametrize(("content", "content_type"), ODD_BODIES)
+def test_create_reads_odd_bodies_as_fastapi_reads_the_other_routes(
+    live: Live, content: bytes, content_type: str | None
+) -> None:
+    """POST /api/payments parses its body itself (server/deps.py json_object): each odd body,
+    with and without an API key, is answered as FastAPI answers it on simulate, whose body
+    FastAPI parses: the same status and code (bad JSON before authentication, the rest
+    after it), never a 500."""
+    auth, _ = live.tenant(f"Odd {uuid.uuid4().hex[:8]}")
+    created = create(live, auth, "odd-body-target")
+    simulate = f"/api/payments/{created['payment_id']}/simulate"
+    typed = {"Content-Type": content_type} if content_type else {}
+    for credentials in (auth, {}):
+        headers = {**credentials, **typed, "Idempotency-Key": f"odd-{uuid.uuid4()}"}
+        ours = live.http.post("/api/payments", content=content, headers=headers)
+        theirs = live.http.post(simulate, content=content, headers=headers)
+        assert ours.status_code in (400, 401), ours.text
+        assert (ours.status_code, ours.json()["code"]) == (
+            theirs.status_code,
+            theirs.json()["code"],
+        ), (ours.text, theirs.text)
+
+
+def test_create_takes_any_json_content_type_and_ignores_unknown_fields(live: Live) -> None:
+    auth, _ = live.tenant("Suffix Json")
+    body = {"amount": 10, "currency": "USD", "webhook_url": HOOK, "colour": "blue"}
+    for i, content_type in enumerate(
+        ["application/json; charset=utf-8", "application/merchant+json", "Application/JSON"]
+    ):
+        r = live.http.post(
+            "/api/payments",
+            content=json.dumps(body).encode(),
+            headers={**auth, "Content-Type": content_type, "Idempotency-Key": f"suffix-{i}"},
+        )
+        assert r.status_code == 201, (content_type, r.text)
+        assert "colour" not in r.json()["payment"]
