@@ -1,4 +1,5 @@
-"""Request dependencies: the engine, the authenticated tenant, the admin check."""
+"""Request dependencies: the engine, the authenticated tenant, the admin check; and the
+JSON body as FastAPI reads it, for the create route, which reads its own request."""
 
 from __future__ import annotations
 
