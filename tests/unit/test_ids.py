@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from mockpay_core.ids import SeededIds, SystemIds
 
@@ -27,18 +27,10 @@ def test_system_ids_are_version_7_time_ordered_and_unique() -> None:
 
 
 def test_system_ids_from_many_threads_never_repeat() -> None:
-    ids, made, lock = SystemIds(), [], threading.Lock()
-
-    def draw() -> None:
-        mine = [ids.uuid() for _ in range(2_000)]
-        with lock:
-            made.extend(mine)
-
-    threads = [threading.Thread(target=draw) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    ids = SystemIds()
+    with ThreadPoolExecutor(4) as pool:
+        batches = pool.map(lambda _: [ids.uuid() for _ in range(2_000)], range(4))
+        made = [u for batch in batches for u in batch]
     assert len(set(made)) == len(made) == 8_000
 
 
