@@ -8,6 +8,7 @@ import pytest
 
 from mockpay_core.scenarios.loader import discover, load
 from mockpay_core.scenarios.run import run_scenario
+from tests.scenarios import digests
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
 FILES = discover(LIBRARY)
@@ -32,6 +33,11 @@ def test_scenario_passes_its_expectations(path: Path, tmp_path: Path, run_db: st
     ]
     assert not failed, "\n".join(failed)
     assert result.expectations, "a scenario in the library must check something"
+    store = "sqlite" if run_db is None else "postgres"
+    assert digests.fingerprint(result) == digests.recorded(store, path.stem), (
+        f"{path.stem} on {store} no longer gives the recorded event log, audit heads and"
+        " tables (tests/scenarios/digests.json): a refactor changed behaviour"
+    )
 
 
 def test_the_library_is_there() -> None:
