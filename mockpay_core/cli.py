@@ -96,6 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from mockpay_core.storage.open import open_store, shown
     from server import create_app, logs, workers
     from server.settings import Settings
 
@@ -109,15 +110,20 @@ def _serve(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     token = settings.admin_token or secrets.token_urlsafe(24)
+    app = None
+    if args.workers == 1:
+        app = create_app(settings.model_copy(update={"admin_token": token}))
+    else:  # a database that cannot be opened: one line here, not a traceback per worker
+        open_store(settings.db).close()
     if settings.admin_token is None:
         print(f"admin token (set MOCKPAY_ADMIN_TOKEN to choose one): {token}")
-    print(f"MockPay Lab on http://{settings.host}:{settings.port} ({_shown(settings.db)},"
+    print(f"MockPay Lab on http://{settings.host}:{settings.port} ({shown(settings.db)},"
           f" {args.workers} worker{'s' if args.workers > 1 else ''})", flush=True)  # fmt: skip
     logs.configure()
     options: dict[str, Any] = {"host": settings.host, "port": settings.port,
                                "log_level": "warning", "access_log": False}  # fmt: skip
-    if args.workers == 1:
-        uvicorn.run(create_app(settings.model_copy(update={"admin_token": token})), **options)
+    if app is not None:
+        uvicorn.run(app, **options)
         return 0
     # Each worker process builds its app from the environment: hand the settings down.
     os.environ.update({f"MOCKPAY_{k.upper()}": str(v) for k, v in
@@ -130,16 +136,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown(db: str) -> str:
-    """A database name fit to print: a URL's password masked."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(db)
-    if parts.password is None:
-        return db
-    return db.replace(f":{parts.password}@", ":***@", 1)
-
-
 def _worker(args: argparse.Namespace) -> int:
     import os
     import signal
@@ -149,7 +145,7 @@ def _worker(args: argparse.Namespace) -> int:
     from mockpay_core.delivery import Dispatcher
     from mockpay_core.domain.addresses import AddressPolicy
     from mockpay_core.ids import SystemIds
-    from mockpay_core.storage.open import open_store
+    from mockpay_core.storage.open import open_store, shown
 
     config = DeliveryConfig(
         batch_size=args.batch_size,
@@ -163,7 +159,7 @@ def _worker(args: argparse.Namespace) -> int:
     dispatcher = Dispatcher(store, SystemClock(), SystemIds(), config=config)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: dispatcher.stop())
-    print(f"mockpay worker {dispatcher.owner} delivering from {_shown(db)}", flush=True)
+    print(f"mockpay worker {dispatcher.owner} delivering from {shown(db)}", flush=True)
     try:
         dispatcher.serve()
     finally:
@@ -175,9 +171,14 @@ def _worker(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     import pydantic
 
+    from mockpay_core.errors import StorageUnavailable
+
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
+    except StorageUnavailable as exc:  # which database, and why, in one line
+        print(f"mockpay {args.command}: {exc}", file=sys.stderr)
+        return 1
     except pydantic.ValidationError as exc:  # a flag out of range: say which, no traceback
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"])

@@ -17,7 +17,8 @@ that clients, the server's single error->HTTP map and idempotency replays rely o
     │   └── IdempotencyKeyInUse    idempotency_key_in_use    same key still running after the wait
     ├── AuditImmutable             audit_immutable           UPDATE/DELETE on the audit log
     └── StorageError               storage_error
-        └── StorageBusy            database_busy             lock not obtained in time; retryable
+        ├── StorageBusy            database_busy             lock not obtained in time; retryable
+        └── StorageUnavailable     database_unavailable      the database cannot be opened: says why
 
 Adapters translate driver exceptions into ``StorageError``/``StorageBusy``/``AuditImmutable``;
 nothing above the storage layer sees sqlite3 or psycopg exceptions.
@@ -146,6 +147,20 @@ class StorageError(MockPayError):
 
 class StorageBusy(StorageError):
     code = "database_busy"
+
+
+class StorageUnavailable(StorageError):
+    """The database cannot be opened. ``database`` names it (a URL's password masked) and
+    ``reason`` says why, in a user's words: a missing folder, permission, connection
+    refused, authentication, an unknown database."""
+
+    code = "database_unavailable"
+
+    def __init__(self, database: str, reason: str) -> None:
+        super().__init__(
+            f"cannot open the database {database}: {reason}",
+            details={"database": database, "reason": reason},
+        )
 
 
 def _all_subclasses(cls: type[MockPayError]) -> list[type[MockPayError]]:

@@ -1,20 +1,21 @@
-"""How a request runs the engine: on SQLite, commands batched on one writer thread and
-reads on the event loop; on PostgreSQL, both on the thread pool.
+"""How a request runs the engine: commands batched on one writer thread per process, on
+every database; reads on the event loop when the database is in the process (SQLite), on
+the thread pool when each costs a round trip (PostgreSQL).
 
-SQLite writes one transaction at a time, and a COMMIT, which writes every page the
-transaction touched to the WAL, cost more than the rest of a payment's creation
-(bench/serve.py: about 280 of 860 µs). So on SQLite:
+A COMMIT costs more than the rest of a payment's creation: SQLite writes every page the
+transaction touched to the WAL (bench/serve.py: about 280 of 860 µs), PostgreSQL waits for
+its WAL flush, and on both the tenant's fraud windows and audit chain are locked until it
+is done. So:
 
-- ``write``: a command (units of work, no network) joins a queue; the process's one writer
-  thread takes every command waiting, runs them in one transaction (``store.batch()``),
-  each in its own savepoint so that a failed command undoes only its own writes, and
-  answers them all after the COMMIT. Nobody hears of a write before it is durable. Requests
-  that arrive together share a COMMIT, and the hand-off to the thread is paid per batch.
-- ``read``: runs right on the event loop. A read of an indexed page (a payment, a page of
-  ten) takes less CPU than a hand-off to a thread and back, and WAL readers never wait.
-
-On PostgreSQL, calls wait on the network and concurrent transactions are the database's
-job: both go to the thread pool.
+- ``write``: a command (units of work, no network) for a tenant joins a queue; the
+  process's writer thread takes every command waiting, runs them in one transaction
+  (``store.batch()``, which locks their tenants first, in one order), each in its own
+  savepoint so that a failed command undoes only its own writes, and answers them all
+  after the COMMIT. Nobody hears of a write before it is durable. Requests that arrive
+  together share a COMMIT, and the hand-off to the thread is paid per batch.
+- ``read``: on SQLite, right on the event loop: a read of an indexed page (a payment, a
+  page of ten) takes less CPU than a hand-off to a thread and back, and WAL readers never
+  wait. On PostgreSQL a read waits on the network: the thread pool.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any, Final, TypeVar
 from anyio import to_thread
 
 from mockpay_core import Engine
-from mockpay_core.storage.sqlite.store import SqliteStore
+from mockpay_core.storage.protocol import BatchScope
 
 T = TypeVar("T")
 BATCH_MAX: Final = 64  # commands per transaction; more would only lengthen the first's wait
@@ -42,6 +43,7 @@ log = logging.getLogger("mockpay.server")
 @dataclass(slots=True)
 class _Command:
     run: Callable[[Engine], Any]
+    tenant_id: str | None
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
     value: Any = None
@@ -56,20 +58,18 @@ class EngineCalls:
     ) -> None:
         self.engine = engine
         self._idle_exit_s = idle_exit_s
-        store = engine.store
-        self.batched = isinstance(store, SqliteStore)
+        self._inline_reads = engine.store.in_process
         self._batch_max = batch_max
         self._queue: queue.SimpleQueue[_Command | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self.batches = self.commands = 0  # what the writer has done, for /api/admin/config
 
-    async def write(self, run: Callable[[Engine], T]) -> T:
-        """``run(engine)``: a command, answered once its writes are committed."""
-        if not self.batched:
-            return await to_thread.run_sync(run, self.engine)
+    async def write(self, run: Callable[[Engine], T], tenant_id: str | None) -> T:
+        """``run(engine)``: a command on ``tenant_id``'s data (None: no tenant's yet, as a
+        registration), answered once its writes are committed."""
         loop = asyncio.get_running_loop()
-        command = _Command(run, loop, loop.create_future())
+        command = _Command(run, tenant_id, loop, loop.create_future())
         self._queue.put(command)  # before the writer check: an idle writer ends only if empty
         self._ensure_writer()
         result: T = await command.future
@@ -77,7 +77,7 @@ class EngineCalls:
 
     async def read(self, run: Callable[[Engine], T]) -> T:
         """``run(engine)``: a query (no writes)."""
-        if not self.batched:
+        if not self._inline_reads:
             return await to_thread.run_sync(run, self.engine)
         return run(self.engine)
 
@@ -99,33 +99,36 @@ class EngineCalls:
                     self._writer.start()
 
     def _write_loop(self) -> None:
+        waiting: list[_Command] = []  # taken from the queue, for tenants a batch did not hold
         stopping = False
-        while not stopping:
-            try:
-                first = self._queue.get(timeout=self._idle_exit_s)
-            except queue.Empty:
-                with self._start_lock:
-                    if self._queue.empty():
-                        self._writer = None
-                        return
-                continue
-            if first is None:
-                return
-            batch = [first]
-            stopping = self._run(batch)
+        while not stopping or waiting:
+            if not waiting:
+                try:
+                    first = self._queue.get(timeout=self._idle_exit_s)
+                except queue.Empty:
+                    with self._start_lock:
+                        if self._queue.empty():
+                            self._writer = None
+                            return
+                    continue
+                if first is None:
+                    return
+                waiting.append(first)
+            batch, waiting = waiting[: self._batch_max], waiting[self._batch_max :]
+            stopping = self._run(batch, waiting) or stopping
             self._answer(batch)
 
-    def _run(self, batch: list[_Command]) -> bool:
-        """Run ``batch`` and what has queued by the time the write lock is ours, in one
+    def _run(self, batch: list[_Command], waiting: list[_Command]) -> bool:
+        """Run ``batch`` and what has queued by the time its locks are ours, in one
         transaction; True when a stop was queued among them."""
-        store = self.engine.store
-        assert isinstance(store, SqliteStore)
         stopping = False
+        tenants = {c.tenant_id for c in batch if c.tenant_id is not None}
         try:
-            with store.batch():
+            with self.engine.store.batch(tenants) as held:
                 # Only now: what queued while another process held the lock joins this
-                # COMMIT (taken before the wait, batches stayed at one or two commands).
-                stopping = self._take_queued(batch)
+                # COMMIT (taken before the wait, batches stayed at one or two commands),
+                # if the batch holds its tenant; the rest waits for the next batch.
+                stopping = self._take_queued(batch, waiting, held)
                 for command in batch:
                     try:
                         command.value = command.run(self.engine)
@@ -139,7 +142,9 @@ class EngineCalls:
         self.commands += len(batch)
         return stopping
 
-    def _take_queued(self, batch: list[_Command]) -> bool:
+    def _take_queued(
+        self, batch: list[_Command], waiting: list[_Command], held: BatchScope
+    ) -> bool:
         while len(batch) < self._batch_max:
             try:
                 more = self._queue.get_nowait()
@@ -147,7 +152,7 @@ class EngineCalls:
                 return False
             if more is None:
                 return True
-            batch.append(more)
+            (batch if held.holds(more.tenant_id) else waiting).append(more)
         return False
 
     @staticmethod

@@ -25,7 +25,7 @@ from mockpay_core.domain.fraud import RuleSpec
 from mockpay_core.domain.money import format_major
 from mockpay_core.engine import Engine
 from mockpay_core.ids import SeededIds
-from mockpay_core.storage.sqlite import SqliteStore
+from mockpay_core.storage.open import open_store
 
 FP_COST_SHARE: Final = 0.3
 HOOK: Final = "http://shop.receiver.test/webhooks"
@@ -48,7 +48,7 @@ def replay(payments: pl.DataFrame, rules: Iterable[RuleSpec], seed: int = 0) -> 
     clock = SimulatedClock(rows[0]["created_at"].replace(tzinfo=UTC) if rows else None)
     config = EngineConfig(seed_default_fraud_rules=False)
     statuses = []
-    with Engine(SqliteStore(":memory:"), clock=clock, ids=SeededIds(seed), config=config) as e:
+    with Engine(open_store(":memory:"), clock=clock, ids=SeededIds(seed), config=config) as e:
         tenant = e.register_tenant("Lab", "lab@shop.test").tenant
         for rule in rules:
             e.create_fraud_rule(rule, tenant.id)

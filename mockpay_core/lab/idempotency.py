@@ -16,7 +16,7 @@ from mockpay_core.clock import SimulatedClock
 from mockpay_core.config import EngineConfig
 from mockpay_core.engine import Engine
 from mockpay_core.ids import SeededIds
-from mockpay_core.storage.sqlite import SqliteStore
+from mockpay_core.storage.open import open_store
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 HOOK = "http://shop.receiver.test/webhooks"
@@ -32,7 +32,7 @@ def retry_storm(
         raise ValueError(f"requests must be 1..{REQUESTS_MAX}")
     config = EngineConfig(idempotency=idempotency, seed_default_fraud_rules=False)
     engine = Engine(
-        SqliteStore(":memory:"), clock=SimulatedClock(START), ids=SeededIds(seed), config=config
+        open_store(":memory:"), clock=SimulatedClock(START), ids=SeededIds(seed), config=config
     )
     with engine:
         tenant = engine.register_tenant("Shop", "dev@shop.test").tenant

@@ -29,9 +29,7 @@ from mockpay_core.domain.money import format_major
 from mockpay_core.engine import Engine
 from mockpay_core.ids import SeededIds
 from mockpay_core.scenarios import export
-from mockpay_core.scenarios.runner import SCENARIO_STORE
-from mockpay_core.scenarios.source import SqliteSource
-from mockpay_core.storage.sqlite import SqliteStore
+from mockpay_core.storage.open import open_store
 
 T = TypeVar("T")
 START: Final = datetime(2026, 1, 1, tzinfo=UTC)
@@ -65,7 +63,7 @@ def bulk_run(
     run_dir.mkdir(parents=True)
     rng, clock = random.Random(seed), SimulatedClock(START)
     mean_gap_s = days * 86400 / payments
-    store = SqliteStore(":memory:", **SCENARIO_STORE)
+    store = open_store(":memory:", simulation=True)
     config = EngineConfig(seed_default_fraud_rules=False)
     with Engine(store, clock=clock, ids=SeededIds(seed), config=config) as engine:
         tenant = engine.register_tenant("Bulk", "bulk@shop.test").tenant.id
@@ -81,9 +79,9 @@ def bulk_run(
             engine.simulate(tenant, pay.id, status)
         duck = duckdb.connect(str(run_dir / "run.duckdb"), config=export.DUCKDB_CONFIG)
         try:
-            conn = store.raw_connection()
-            for table in EXPORTED:
-                export.copy_table(SqliteSource(conn), table, "*", duck)
+            with store.tables() as tables:
+                for table in EXPORTED:
+                    export.copy_table(tables, table, duck)
             export.write_parquet(duck, run_dir)
         finally:
             duck.close()

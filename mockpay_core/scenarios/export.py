@@ -1,7 +1,7 @@
 """A run's tables into DuckDB (``run.duckdb``) and Parquet (one file per table).
 
-Rows stream from the run's database (``source``: SQLite or PostgreSQL) in chunks, so a
-million-payment run exports in bounded memory.
+Rows stream from a ``RowSource`` (the store's ``Tables``, on SQLite or PostgreSQL, or the
+client log) in chunks, so a million-payment run exports in bounded memory.
 Times become TIMESTAMP (UTC, no zone); JSON columns stay text (DuckDB's ``->>`` reads them).
 Tenants are exported without their webhook secrets or api-key hashes.
 """
@@ -15,10 +15,11 @@ from typing import Any, Final
 import duckdb
 import polars as pl
 
-from mockpay_core.scenarios.source import RunSource
-from mockpay_core.scenarios.tables import ENGINE_TABLES, Columns
+from mockpay_core.scenarios.source import RowSource
+from mockpay_core.storage.protocol import Column
 
-__all__ = ["ENGINE_TABLES", "copy_table", "create_table", "finish_table", "insert_rows"]
+__all__ = ["copy_table", "create_table", "finish_table", "insert_rows"]
+Columns = list[Column]
 
 # Bounded memory for million-row runs (peak RSS <= 1 GB): DuckDB spills to disk beyond its
 # limit (and the runner shrinks SQLite's page cache while the tables are read out).
@@ -38,9 +39,9 @@ def _is_time(column: str) -> bool:
     return column.endswith("_at")
 
 
-def copy_table(source: RunSource, table: str, wanted: str, duck: duckdb.DuckDBPyConnection) -> int:
+def copy_table(source: RowSource, table: str, duck: duckdb.DuckDBPyConnection) -> int:
     """Stream one table of a finished run into a DuckDB table of the same name; rows copied."""
-    columns = source.columns(table, wanted)
+    columns = source.columns(table)
     create_table(duck, table, columns)
     copied = 0
     for rows in source.chunks(table, columns):

@@ -8,11 +8,11 @@ armed with ``busy_next``, units of work are refused with ``StorageBusy`` before 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from mockpay_core.errors import StorageBusy, StorageError
-from mockpay_core.storage.protocol import Reader, Store, UnitOfWork
+from mockpay_core.storage.protocol import BatchScope, Reader, Store, Tables, UnitOfWork
 
 
 class SimulatedCrash(StorageError):
@@ -48,6 +48,19 @@ class FaultyStore:
 
     def reader(self) -> AbstractContextManager[Reader]:
         return self.inner.reader()
+
+    @property
+    def in_process(self) -> bool:
+        return self.inner.in_process
+
+    def batch(self, tenant_ids: Collection[str] = ()) -> AbstractContextManager[BatchScope]:
+        return self.inner.batch(tenant_ids)
+
+    def tables(self) -> AbstractContextManager[Tables]:
+        return self.inner.tables()
+
+    def flush(self) -> None:
+        self.inner.flush()
 
     def close(self) -> None:
         self.inner.close()

@@ -32,16 +32,18 @@ from mockpay_core.delivery.simulated import Outage, ReceiverModel, SimulatedRece
 from mockpay_core.domain.fraud import DEFAULT_RULES, RuleSpec
 from mockpay_core.domain.retry import RetrySchedule
 from mockpay_core.scenarios import export
+from mockpay_core.scenarios.export import Columns
 from mockpay_core.scenarios.model import Scenario, TenantSpec
 from mockpay_core.scenarios.plan import Planner
 from mockpay_core.scenarios.receivers import HttpReceivers
 from mockpay_core.scenarios.remote import RemoteEngine
+from mockpay_core.scenarios.requests import TABLES as LOG_TABLES
 from mockpay_core.scenarios.requests import RequestLog
 from mockpay_core.scenarios.run import Progress, RunResult, play, report_run
 from mockpay_core.scenarios.runner import POLL, Client, ScenarioError, next_stop
-from mockpay_core.scenarios.source import EVENT_LOG_SQL, SqliteSource, event_log_digest
-from mockpay_core.scenarios.tables import Columns
+from mockpay_core.scenarios.source import EVENT_LOG_SQL, event_log_digest
 from mockpay_core.scenarios.target import Action
+from mockpay_core.storage.sql.schema import EXPORTED
 
 PAGE_ROWS: Final = 5000
 STOPS_MAX: Final = 10_000_000
@@ -264,13 +266,13 @@ def _collect(
     api = world.api
     duck = duckdb.connect(str(run_dir / "run.duckdb"), config=export.DUCKDB_CONFIG)
     try:
-        for table in export.ENGINE_TABLES:
+        for table in (t.name for t in EXPORTED):
             columns = _fetch_table(api, table, list(tenants.values()), duck)
             if table == "events":  # the digest reads the times as the engine wrote them
                 digest = event_log_digest(duck.execute(EVENT_LOG_SQL).fetchall())
             export.finish_table(duck, table, columns)
-        for table in ("client_requests", "received"):
-            export.copy_table(SqliteSource(world.log.conn), table, "*", duck)
+        for table in LOG_TABLES:
+            export.copy_table(world.log, table, duck)
         verification = [(n, tid, api.verify_audit(tid)) for n, tid in tenants.items()]
         heads = {n: (duck.execute(
             "SELECT hash FROM audit_log WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1", [tid]

@@ -2,7 +2,8 @@
 
 Both go to a small SQLite database beside the engine's (``client.db``), written in batches,
 so long runs do not hold them in memory. They become the run's ``client_requests`` and
-``received`` tables.
+``received`` tables: the log is a ``RowSource`` of its own (``columns``, ``chunks``). It is the
+runner's file, not the engine's store, so it talks to sqlite3 itself.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -19,6 +20,8 @@ from typing import Any, Final
 from mockpay_core.delivery.simulated import Received
 
 FLUSH_ROWS: Final = 5_000
+CHUNK_ROWS: Final = 50_000
+TABLES: Final = ("client_requests", "received")
 _SCHEMA: Final = """
 CREATE TABLE client_requests (
     seq INTEGER PRIMARY KEY, requested_at TEXT NOT NULL, tenant TEXT NOT NULL, source TEXT NOT NULL,
@@ -109,6 +112,19 @@ class RequestLog:
     def flush(self) -> None:
         with self._lock:
             self._flush()
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        if table not in TABLES:
+            raise ValueError(f"the client log has no table {table!r}")
+        return [(r[1], r[2].upper()) for r in self.conn.execute(f"PRAGMA table_info({table})")]
+
+    def chunks(
+        self, table: str, columns: Sequence[tuple[str, str]]
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        names = ", ".join(f'"{name}"' for name, _ in columns)
+        cursor = self.conn.execute(f"SELECT {names} FROM {table} ORDER BY seq")
+        while rows := cursor.fetchmany(CHUNK_ROWS):
+            yield rows
 
     def close(self) -> None:
         self.conn.close()

@@ -20,9 +20,11 @@ from mockpay_core.domain.audit import ChainVerification
 from mockpay_core.scenarios import export
 from mockpay_core.scenarios.model import ExpectationSpec, Scenario
 from mockpay_core.scenarios.plan import Planner
+from mockpay_core.scenarios.requests import TABLES as LOG_TABLES
 from mockpay_core.scenarios.runner import Client, World, apply_fault
-from mockpay_core.scenarios.source import RunSource, SqliteSource
+from mockpay_core.scenarios.source import tables_event_log_digest
 from mockpay_core.scenarios.target import Target
+from mockpay_core.storage.protocol import Tables
 
 Progress = Callable[[int, int, datetime], None]  # done, planned, simulated time
 PROGRESS_EVERY = 5_000
@@ -137,8 +139,8 @@ def run_scenario(
     world.receivers.clear()  # their dedupe sets are in the received table by now
     world.transport.receivers.clear()
     try:
-        with world.source() as source:
-            result = _export(world, planner, source, run_dir, started)
+        with world.store.tables() as tables:
+            result = _export(world, planner, tables, run_dir, started)
     finally:
         world.dispatcher.close()
         world.log.close()
@@ -147,26 +149,26 @@ def run_scenario(
 
 
 def _export(
-    world: World, planner: Planner, source: RunSource, run_dir: Path, started: float
+    world: World, planner: Planner, tables: Tables, run_dir: Path, started: float
 ) -> RunResult:
     """Tamper if asked, verify, then copy every table into DuckDB and Parquet."""
     scenario = world.scenario
     for fault in scenario.faults:
         if fault.kind == "tamper_audit" and fault.sql:
-            source.tamper(fault.sql)
+            tables.tamper(fault.sql)
     verification = [
         (t.name, t.id, world.engine.verify_audit(t.id)) for t in planner.tenants.values()
     ]
-    heads = {name: source.audit_head(tid) for name, tid, _ in verification}
-    digest = source.event_log_digest()
+    heads = {name: tables.audit_head(tid) for name, tid, _ in verification}
+    digest = tables_event_log_digest(tables)
     result = RunResult(scenario, run_dir, 0.0, world.clock.now(), digest, heads)
 
     duck = duckdb.connect(str(run_dir / "run.duckdb"), config=export.DUCKDB_CONFIG)
     try:
-        for table, columns in export.ENGINE_TABLES.items():
-            export.copy_table(source, table, columns, duck)
-        for table in ("client_requests", "received"):
-            export.copy_table(SqliteSource(world.log.conn), table, "*", duck)
+        for table in tables.names:
+            export.copy_table(tables, table, duck)
+        for table in LOG_TABLES:
+            export.copy_table(world.log, table, duck)
         report_run(duck, result, verification, started)
     finally:
         duck.close()

@@ -16,9 +16,7 @@ import heapq
 import itertools
 import random
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -39,25 +37,15 @@ from mockpay_core.ids import SeededIds
 from mockpay_core.scenarios.faults import FaultyStore, SimulatedCrash
 from mockpay_core.scenarios.model import FaultSpec, Scenario, TenantSpec
 from mockpay_core.scenarios.requests import Request, RequestLog
-from mockpay_core.scenarios.source import PostgresSource, RunSource, SqliteSource
 from mockpay_core.scenarios.target import Action, Target
-from mockpay_core.storage.open import is_postgres_url
-from mockpay_core.storage.postgres import PostgresStore
-from mockpay_core.storage.postgres.store import split_schema
+from mockpay_core.storage.open import is_postgres_url, open_store, split_schema
 from mockpay_core.storage.protocol import Store
-from mockpay_core.storage.sqlite import SqliteStore
 
-SQLITE_EXPORT_CACHE_KIB: Final = 8 * 1024  # SQLite's page cache while DuckDB exports
 POLL: Final = timedelta(milliseconds=200)  # how often a worker looks for due webhooks
 RUN_DUE_EVERY: Final = timedelta(seconds=1)
 CLIENT_RETRY_DELAY: Final = timedelta(seconds=1)
 CLIENT_ATTEMPTS_MAX: Final = 5
 BATCH_SIZE: Final = 200
-# Simulations are throwaway: no fsync, pages written once, a bigger cache for long runs,
-# and units of work committed in groups (flushed before any other connection looks).
-SCENARIO_STORE: Final[dict[str, Any]] = {
-    "durability": "off", "journal": "memory", "cache_mb": 128, "group_commit": 200,
-}  # fmt: skip
 
 
 def next_stop(
@@ -144,9 +132,7 @@ class World:
 
     def flush(self) -> None:
         """Commit the open group of units of work (``group_commit``) before others look."""
-        inner = self.store.inner
-        if isinstance(inner, SqliteStore | PostgresStore):
-            inner.flush()
+        self.store.flush()
 
     def _dispatcher(self, owner: str) -> Dispatcher:
         return self.engine.dispatcher(
@@ -208,29 +194,11 @@ class World:
         self.changed()
 
     def _open(self, fresh: bool = False) -> Store:
+        """The run's store; ``fresh``: emptied first, as a new run starts from nothing."""
         if self._postgres is None:
-            return SqliteStore(self._db_path, **SCENARIO_STORE)
+            return open_store(self._db_path, simulation=True, reset=fresh)
         url, schema = self._postgres
-        store = PostgresStore(url, schema=schema, durability="off")
-        if fresh:  # a run starts from an empty schema, as from a new file
-            store.drop_schema()
-            store.close()
-            store = PostgresStore(url, schema=schema, durability="off")
-        return store
-
-    @contextmanager
-    def source(self) -> Iterator[RunSource]:
-        """The run's tables, to export and check after play."""
-        inner = self.store.inner
-        if isinstance(inner, PostgresStore):
-            with inner.raw_connection() as conn:
-                yield PostgresSource(conn)
-        else:
-            assert isinstance(inner, SqliteStore)
-            sqlite = inner.raw_connection()
-            sqlite.execute(f"PRAGMA cache_size=-{SQLITE_EXPORT_CACHE_KIB}")  # DuckDB's turn
-            sqlite.execute("PRAGMA shrink_memory")
-            yield SqliteSource(sqlite)
+        return open_store(url, simulation=True, reset=fresh, schema=schema)
 
 
 def run_schema(db: str, scenario_name: str) -> tuple[str, str]:

@@ -8,8 +8,10 @@ command here is a single local transaction):
 - the same key and the same request (same fingerprint) replays the first outcome, marked
   ``replayed``: a success, or an error raised after execution began;
 - the same key with a different request raises ``IdempotencyKeyReused``;
-- concurrent callers with one key queue on the key's lock; the first executes, the others
-  then replay it (or get ``IdempotencyKeyInUse`` / ``StorageBusy`` after a bounded wait);
+- concurrent callers with one key queue on the key's lock (taken after the tenant's: every
+  writer locks tenant, key, then payment, so none waits for another in a circle); the
+  first executes, the others then replay it (or get ``IdempotencyKeyInUse`` /
+  ``StorageBusy`` after a bounded wait);
 - ``ValidationError`` and storage errors are never stored, so a corrected retry works;
 - a record older than ``idempotency_ttl_s`` is ignored and replaced: the key starts anew;
 - with ``EngineConfig(idempotency=False)`` keys are ignored and every call executes.
@@ -63,10 +65,12 @@ def run(
     now = ctx.clock.now()
     if key is None or not ctx.config.idempotency:
         with ctx.store.unit_of_work() as uow:
+            uow.lock_tenant(tenant_id)
             return Outcome(execute(uow, now))
 
     error: MockPayError | None = None
     with ctx.store.unit_of_work() as uow:
+        uow.lock_tenant(tenant_id)  # first: every writer locks tenant, key, payment in order
         uow.lock_idempotency_key(tenant_id, key)
         stored = uow.get_idempotency(tenant_id, key)
         if stored is not None and stored.expires_at > now:

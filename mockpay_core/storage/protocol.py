@@ -13,16 +13,20 @@ reads what it is about to change:
   bounded wait, then ``IdempotencyKeyInUse``) and then see its stored result.
 - ``lock_payment``: reads the payment for update (``SELECT ... FOR UPDATE``).
 
+Several units of work can share one transaction (``Store.batch``), each in its own
+savepoint: a server's writer runs the commands that arrive together and answers them after
+one COMMIT. ``Store.tables`` reads whole tables for export and analysis.
+
 Adapters raise only ``mockpay_core.errors`` exceptions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from mockpay_core.domain.delivery import Attempt, Claim, Delivery
 from mockpay_core.domain.fraud import FraudDecision, FraudRule, RuleSpec, WindowQuery
@@ -73,6 +77,10 @@ class Reader(Protocol):
     def audit_for_payment(self, tenant_id: str, payment_id: str) -> list[AuditEntry]: ...
     def audit_chain(self, tenant_id: str) -> Iterator[dict[str, Any]]:
         """Every audit row of the tenant in ``seq`` order, as read from disk (for verifying)."""
+        ...
+
+    def audit_head(self, tenant_id: str) -> tuple[int, str] | None:
+        """(seq, hash) of the tenant's last audit row."""
         ...
 
     def events(self, tenant_id: str, payment_id: str | None, limit: int) -> list[Event]: ...
@@ -130,10 +138,6 @@ class UnitOfWork(Reader, Protocol):
     def insert_refund(self, refund: Refund) -> None: ...
     def insert_dispute(self, dispute: Dispute) -> None: ...
     def update_dispute(self, dispute: Dispute) -> None: ...
-    def audit_head(self, tenant_id: str) -> tuple[int, str] | None:
-        """(seq, hash) of the tenant's last audit row."""
-        ...
-
     def insert_audit(self, entry: AuditEntry) -> None: ...
     def insert_event(self, event: Event) -> None: ...
     def active_rules(self, tenant_id: str) -> list[FraudRule]: ...
@@ -185,9 +189,97 @@ class UnitOfWork(Reader, Protocol):
         ...
 
 
+Column = tuple[str, str]  # (name, INTEGER | REAL | TEXT): SQLite's representation
+
+
+class TablePage(NamedTuple):
+    columns: list[Column]
+    rows: list[tuple[Any, ...]]
+    next_after: str | None  # the cursor of the next page; None on the last
+
+
+class Tables(Protocol):
+    """A store's tables, read whole for export and analysis. Rows come in SQLite's
+    representation on every store (times as ISO 8601 text, booleans 0/1, JSON as text);
+    exported columns never include secrets. Only ``tamper`` writes."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The tables a run exports, in order."""
+        ...
+
+    def columns(self, table: str) -> list[Column]:
+        """The exported columns of ``table`` (``NotFound`` for any other table)."""
+        ...
+
+    def chunks(
+        self, table: str, columns: Sequence[Column], order_by: Sequence[str] = ()
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Every row of ``table`` in chunks of bounded size (a million rows in bounded
+        memory), ordered by the columns ``order_by`` if given."""
+        ...
+
+    def tenant_page(
+        self, table: str, tenant_ids: Sequence[str], after: str | None, limit: int
+    ) -> TablePage:
+        """One keyset page of the rows of some tenants (fraud rules: also global ones)."""
+        ...
+
+    def audit_rows(self, tenant_id: str) -> list[dict[str, Any]]:
+        """The tenant's audit rows in chain order, every column, as stored."""
+        ...
+
+    def audit_head(self, tenant_id: str) -> str:
+        """The hash of the tenant's last audit row; "" when it has none."""
+        ...
+
+    def tamper(self, sql: str, params: Sequence[Any] = (), *, behind_triggers: bool = True) -> int:
+        """A fault: ``sql`` (``?`` placeholders) run as an attacker with database access,
+        in a transaction of its own; rows changed. ``behind_triggers`` first drops the
+        audit log's append-only triggers (they stay dropped, as an attacker leaves them);
+        without it they still refuse (``AuditImmutable``). An empty ``sql`` only drops."""
+        ...
+
+
+class BatchScope(Protocol):
+    """What a batch holds once it has begun."""
+
+    def holds(self, tenant_id: str | None) -> bool:
+        """Can a unit of work on ``tenant_id`` (None: no tenant's rows) join the batch
+        without a lock it does not hold yet?"""
+        ...
+
+
+class WholeDatabase:
+    """A batch holding the whole database (SQLite's writer): every unit may join."""
+
+    def holds(self, tenant_id: str | None) -> bool:
+        return True
+
+
 class Store(Protocol):
     """A database the engine runs on."""
 
+    @property
+    def in_process(self) -> bool:
+        """True when reads cost no network round trip (an embedded database): a server may
+        run them right on its event loop."""
+        ...
+
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]: ...
     def reader(self) -> AbstractContextManager[Reader]: ...
+    def batch(self, tenant_ids: Collection[str] = ()) -> AbstractContextManager[BatchScope]:
+        """The units of work this thread runs inside share one transaction, each in its
+        own savepoint (a failed one undoes only its own writes), committed when the block
+        ends. ``tenant_ids``: the tenants they will lock, locked up front in one order, so
+        that batches in several processes never deadlock. Raises ``StorageError`` if the
+        transaction was lost or did not commit: then none of its writes were kept,
+        whatever its units returned."""
+        ...
+
+    def tables(self) -> AbstractContextManager[Tables]: ...
+    def flush(self) -> None:
+        """Commit writes held back for a group commit (a simulation store), if any."""
+        ...
+
     def close(self) -> None: ...

@@ -34,7 +34,7 @@ async def register(body: Register, c: Calls_) -> dict[str, Any]:
     if not body.name or not body.email:
         missing = [(f, "is required") for f in ("name", "email") if not getattr(body, f)]
         raise ValidationError(missing, message="Name and email are required")
-    new = await c.write(lambda e: e.register_tenant(body.name, body.email))
+    new = await c.write(lambda e: e.register_tenant(body.name, body.email), None)
     t = new.tenant
     return {
         "message": "Tenant registered successfully",
@@ -57,7 +57,7 @@ async def me(request: Request, t: Tenant_, c: Calls_) -> dict[str, Any]:
 
 @router.post("/rotate-secret", summary="A new webhook secret; the old one signs for 24 h more")
 async def rotate(request: Request, t: Tenant_, c: Calls_) -> dict[str, Any]:
-    rotated = await c.write(lambda e: e.rotate_webhook_secret(t.id))
+    rotated = await c.write(lambda e: e.rotate_webhook_secret(t.id), t.id)
     request.app.state.keys.forget(t.id)
     return {
         "webhook_secret": rotated.webhook_secret,

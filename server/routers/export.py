@@ -7,11 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from mockpay_core.errors import NotFound, ValidationError
-from mockpay_core.scenarios import tables
-from mockpay_core.scenarios.source import PostgresSource
-from mockpay_core.storage.postgres import PostgresStore
-from mockpay_core.storage.sqlite import SqliteStore
 from server.deps import Admin_, Engine_
 from server.errors import RESPONSES
 
@@ -29,18 +24,9 @@ def export_table(
     after: str | None = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_ROWS_MAX)] = 1000,
 ) -> dict[str, Any]:
-    if table not in tables.ENGINE_TABLES:
-        raise NotFound("table", table)
-    store = e.store
-    if isinstance(store, SqliteStore):
-        page = tables.tenant_page(store.raw_connection(), table, tenant_id, after, limit)
-    elif isinstance(store, PostgresStore):
-        with store.raw_connection() as conn:
-            page = PostgresSource(conn).tenant_page(table, tenant_id, after, limit)
-    else:
-        raise ValidationError("export reads an SQLite or PostgreSQL store", "table")
-    columns, rows, next_after = page
-    return {"columns": columns, "rows": rows, "next_after": next_after}
+    with e.store.tables() as tables:  # an unknown table is NotFound
+        page = tables.tenant_page(table, tenant_id, after, limit)
+    return {"columns": page.columns, "rows": page.rows, "next_after": page.next_after}
 
 
 @router.get("/audit/{tenant_id}/verify", summary="Recompute a tenant's audit hash chain")

@@ -125,7 +125,7 @@ async def create(request: Request) -> JSONResponse:
     fields["capture_method"] = fields["capture_method"] or "automatic"
     # validated here, on the event loop: the writer thread only runs the unit of work
     run = c.engine.prepare_create_payment(t.id, idempotency_key=key, **fields)
-    out = await c.write(lambda _: run())
+    out = await c.write(lambda _: run(), t.id)
     p = out.value
     request.state.payment_id = p.id
     return respond(
@@ -168,7 +168,8 @@ async def simulate(
     out = await c.write(
         lambda e: e.simulate(
             t.id, payment_id, body.status, failure_code=body.failure_code, idempotency_key=key
-        )
+        ),
+        t.id,
     )
     return _short(out)
 
@@ -180,7 +181,8 @@ async def refund(
     out = await c.write(
         lambda e: e.refund(
             t.id, payment_id, body.refund_amount, reason=body.reason, idempotency_key=key
-        )
+        ),
+        t.id,
     )
     p, r = out.value.payment, out.value.refund
     return respond(200, {
@@ -198,7 +200,9 @@ async def capture(
     key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
     amount = (body or CaptureBody()).amount
-    out = await c.write(lambda e: e.capture(t.id, payment_id, amount=amount, idempotency_key=key))
+    out = await c.write(
+        lambda e: e.capture(t.id, payment_id, amount=amount, idempotency_key=key), t.id
+    )
     return _short(out)
 
 
@@ -208,7 +212,9 @@ async def cancel(
     key: IdempotencyKey = None,
 ) -> JSONResponse:  # fmt: skip
     reason = (body or CancelBody()).reason
-    out = await c.write(lambda e: e.cancel(t.id, payment_id, reason=reason, idempotency_key=key))
+    out = await c.write(
+        lambda e: e.cancel(t.id, payment_id, reason=reason, idempotency_key=key), t.id
+    )
     return _short(out)
 
 
@@ -221,7 +227,8 @@ async def dispute(
     out = await c.write(
         lambda e: e.open_dispute(
             t.id, payment_id, amount=b.amount, reason=b.reason, idempotency_key=key
-        )
+        ),
+        t.id,
     )
     return _disputed(out)
 
@@ -231,7 +238,7 @@ async def resolve(
     payment_id: str, body: ResolveBody, t: Tenant_, c: Calls_, key: IdempotencyKey = None
 ) -> JSONResponse:
     out = await c.write(
-        lambda e: e.resolve_dispute(t.id, payment_id, body.outcome, idempotency_key=key)
+        lambda e: e.resolve_dispute(t.id, payment_id, body.outcome, idempotency_key=key), t.id
     )
     return _disputed(out)
 

@@ -25,7 +25,7 @@ async def dead_letters(t: Tenant_, c: Calls_, limit: int = DLQ_LIMIT) -> dict[st
     "/dead-letters/{event_id}/replay", summary="Queue one of this tenant's dead events again"
 )
 async def replay(event_id: str, t: Tenant_, c: Calls_) -> dict[str, Any]:
-    d = await c.write(lambda e: e.replay_dead_letter(event_id, tenant_id=t.id))
+    d = await c.write(lambda e: e.replay_dead_letter(event_id, tenant_id=t.id), t.id)
     payment = await c.read(lambda e: e.get_payment(t.id, d.payment_id))
     return {
         "message": "Webhook re-queued", "original_job_id": event_id, "payment_id": d.payment_id,

@@ -15,10 +15,10 @@ import pytest
 
 from mockpay_core import Engine
 from mockpay_core.errors import StorageBusy, StorageError
+from mockpay_core.storage.sql.queries import COUNTED_SQL
 from mockpay_core.storage.sqlite import SqliteStore
 from mockpay_core.storage.sqlite.checkpoints import BACKSTOP_PAGES, CHECK_EVERY_S, Checkpointer
 from mockpay_core.storage.sqlite.store import migrations
-from mockpay_core.storage.sqlite.writer import COUNTED_SQL
 
 
 def test_migrations_apply_once_and_record_their_version(tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_window_indexes_exclude_exactly_what_the_engine_does_not_count() -> None
 
 def test_the_window_queries_use_the_partial_index(tmp_path: Path) -> None:
     store = SqliteStore(str(tmp_path / "plan.db"))
-    from mockpay_core.storage.sqlite.writer import _WINDOW_SQL
+    from mockpay_core.storage.sql.queries import WINDOW_SQL as _WINDOW_SQL
 
     conn = store.raw_connection()
     for sql, params in [

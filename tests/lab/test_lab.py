@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import polars as pl
@@ -12,6 +11,7 @@ from mockpay_core import Engine, SeededIds, SimulatedClock
 from mockpay_core.config import EngineConfig
 from mockpay_core.domain.fraud import RuleSpec
 from mockpay_core.domain.states import TRANSITIONS
+from mockpay_core.errors import AuditImmutable
 from mockpay_core.lab import audit, diagram, fraud, idempotency, runs, scale, signatures, webhooks
 
 HOOK = "http://127.0.0.1:4000/hooks"
@@ -95,7 +95,7 @@ def test_audit_attacker_tools() -> None:
     e, t = _engine()
     head = audit.head(e, t)
     assert [r["seq"] for r in audit.rows(e, t)] == list(range(1, 7))
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(AuditImmutable, match="append-only"):
         audit.tamper(e, "UPDATE audit_log SET new_status = 'refunded' WHERE seq = 2")
     audit.drop_triggers(e)
     assert audit.tamper(e, "UPDATE audit_log SET new_status = 'refunded' WHERE seq = 2") == 1

@@ -1,9 +1,10 @@
-"""``EngineCalls``: commands batched on one writer thread, answered only once committed."""
+"""``EngineCalls``: commands batched on one writer thread, answered only once committed, on
+every database a server can share (an SQLite file, PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,26 +12,37 @@ import pytest
 
 from mockpay_core import Engine, EngineConfig, SeededIds, SimulatedClock
 from mockpay_core.errors import ValidationError
-from mockpay_core.storage.sqlite import SqliteStore
+from mockpay_core.storage.protocol import Store
 from server.calls import EngineCalls
+from tests.conftest import make_store_factory
 
 HOOK = "http://127.0.0.1:4000/hooks"
 
 
-def engine_on(path: Path) -> Engine:
-    config = EngineConfig(seed_default_fraud_rules=False)
-    clock = SimulatedClock(datetime(2026, 3, 1, tzinfo=UTC))
-    return Engine(SqliteStore(str(path)), clock=clock, ids=SeededIds(8), config=config)
+class Setup:
+    """An engine on a shared database, and a second store on it: another connection."""
+
+    def __init__(self, factory: Callable[[], Store]) -> None:
+        config = EngineConfig(seed_default_fraud_rules=False)
+        clock = SimulatedClock(datetime(2026, 3, 1, tzinfo=UTC))
+        self.engine = Engine(factory(), clock=clock, ids=SeededIds(8), config=config)
+        self.outside = factory()
+
+    def committed(self) -> int:
+        """Payments another connection sees."""
+        with self.outside.tables() as tables:
+            return sum(len(c) for c in tables.chunks("payments", [("id", "TEXT")]))
 
 
-def committed(path: Path) -> int:
-    with sqlite3.connect(path) as outside:
-        return int(outside.execute("SELECT count(*) FROM payments").fetchone()[0])
+@pytest.fixture(params=["sqlite-file", "postgres"])
+def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
+    made = Setup(make_store_factory(request.param, tmp_path, request))
+    yield made
+    made.outside.close()
 
 
-def test_commands_waiting_together_share_a_commit_and_fail_alone(tmp_path: Path) -> None:
-    db = tmp_path / "calls.db"
-    engine = engine_on(db)
+def test_commands_waiting_together_share_a_commit_and_fail_alone(setup: Setup) -> None:
+    engine = setup.engine
     calls = EngineCalls(engine)
     tenant = engine.register_tenant("Acme", "a@acme.test").tenant
     amounts: list[object] = [10, 20, -1, 30, 40, 50, 60, 70]  # -1: a bad request
@@ -48,14 +60,14 @@ def test_commands_waiting_together_share_a_commit_and_fail_alone(tmp_path: Path)
     seen: list[int] = []
 
     async def main() -> list[object]:
-        store = engine.store
-        assert isinstance(store, SqliteStore)
-        with store.batch():  # hold the write lock while every command is queued
+        # Hold the tenant (and on SQLite the write lock) while every command is queued.
+        with engine.store.batch([tenant.id]):
             tasks = [
-                asyncio.ensure_future(calls.write(create(i, a))) for i, a in enumerate(amounts)
+                asyncio.ensure_future(calls.write(create(i, a), tenant.id))
+                for i, a in enumerate(amounts)
             ]
             for task in tasks:  # what another connection sees as each answer arrives
-                task.add_done_callback(lambda _: seen.append(committed(db)))
+                task.add_done_callback(lambda _: seen.append(setup.committed()))
             await asyncio.sleep(0.3)
             assert not any(t.done() for t in tasks)
         return await asyncio.gather(*tasks, return_exceptions=True)
@@ -78,8 +90,8 @@ def test_commands_waiting_together_share_a_commit_and_fail_alone(tmp_path: Path)
     engine.close()
 
 
-def test_reads_run_on_the_loop_and_see_what_writes_answered(tmp_path: Path) -> None:
-    engine = engine_on(tmp_path / "calls.db")
+def test_reads_see_what_writes_answered(setup: Setup) -> None:
+    engine = setup.engine
     calls = EngineCalls(engine)
     tenant = engine.register_tenant("Acme", "a@acme.test").tenant
 
@@ -87,7 +99,8 @@ def test_reads_run_on_the_loop_and_see_what_writes_answered(tmp_path: Path) -> N
         out = await calls.write(
             lambda e: e.create_payment(
                 tenant.id, amount=5, currency="USD", webhook_url=HOOK, idempotency_key="k"
-            )
+            ),
+            tenant.id,
         )
         page = await calls.read(lambda e: e.list_payments(tenant.id))
         assert [p.id for p in page.data] == [out.value.id]
@@ -99,9 +112,8 @@ def test_reads_run_on_the_loop_and_see_what_writes_answered(tmp_path: Path) -> N
     engine.close()
 
 
-def test_a_cancelled_request_does_not_disturb_the_others(tmp_path: Path) -> None:
-    db = tmp_path / "calls.db"
-    engine = engine_on(db)
+def test_a_cancelled_request_does_not_disturb_the_others(setup: Setup) -> None:
+    engine = setup.engine
     calls = EngineCalls(engine)
     tenant = engine.register_tenant("Acme", "a@acme.test").tenant
 
@@ -113,11 +125,9 @@ def test_a_cancelled_request_does_not_disturb_the_others(tmp_path: Path) -> None
         )
 
     async def main() -> str:
-        store = engine.store
-        assert isinstance(store, SqliteStore)
-        with store.batch():
-            gone = asyncio.ensure_future(calls.write(create("gone")))
-            kept = asyncio.ensure_future(calls.write(create("kept")))
+        with engine.store.batch([tenant.id]):
+            gone = asyncio.ensure_future(calls.write(create("gone"), tenant.id))
+            kept = asyncio.ensure_future(calls.write(create("kept"), tenant.id))
             await asyncio.sleep(0.1)
             gone.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -126,12 +136,12 @@ def test_a_cancelled_request_does_not_disturb_the_others(tmp_path: Path) -> None
 
     assert asyncio.run(main())
     calls.close()
-    assert committed(db) == 2  # the command ran: its client only stopped listening
+    assert setup.committed() == 2  # the command ran: its client only stopped listening
     engine.close()
 
 
-def test_an_idle_writer_ends_and_the_next_command_starts_another(tmp_path: Path) -> None:
-    engine = engine_on(tmp_path / "calls.db")
+def test_an_idle_writer_ends_and_the_next_command_starts_another(setup: Setup) -> None:
+    engine = setup.engine
     calls = EngineCalls(engine, idle_exit_s=0.1)
     tenant = engine.register_tenant("Acme", "a@acme.test").tenant
 
@@ -139,7 +149,8 @@ def test_an_idle_writer_ends_and_the_next_command_starts_another(tmp_path: Path)
         out = await calls.write(
             lambda e: e.create_payment(
                 tenant.id, amount=5, currency="USD", webhook_url=HOOK, idempotency_key=key
-            )
+            ),
+            tenant.id,
         )
         return out.value.id
 

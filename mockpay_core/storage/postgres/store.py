@@ -15,6 +15,11 @@ Waits are bounded by ``lock_timeout`` (``busy_timeout_s``): then ``StorageBusy``
 deadlock or a serialization failure; both are safe to retry. Readers run in a REPEATABLE
 READ, READ ONLY transaction: one snapshot, no locks.
 
+``batch(tenant_ids)`` runs several units of work in one transaction on one connection, each
+in a savepoint: the tenants are locked first, in id order, once for the whole batch, and
+one COMMIT (one WAL flush) answers them all. A reader opened inside a batch reads on its
+connection, so it sees the batch's writes.
+
 ``durability`` is "full" (the default: COMMIT waits for the WAL flush) or "normal"/"off"
 (``synchronous_commit=off``, as SQLite's ``normal``: a crash of our process loses nothing,
 a crash of PostgreSQL may lose the last moment of commits, never corrupting them).
@@ -27,61 +32,30 @@ created if missing: several labs on one database, or one per test.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import psycopg_pool
-from psycopg import errors as pgerrors
 
-from mockpay_core.errors import AuditImmutable, EmailTaken, StorageBusy, StorageError
+from mockpay_core.errors import StorageError, StorageUnavailable
 from mockpay_core.storage.migrations import shipped
-from mockpay_core.storage.postgres.reader import PostgresReader
-from mockpay_core.storage.postgres.writer import PostgresUnitOfWork
+from mockpay_core.storage.open import shown, split_schema
+from mockpay_core.storage.postgres.dialect import translate_errors
+from mockpay_core.storage.postgres.units import (
+    PostgresReader,
+    PostgresTables,
+    PostgresUnitOfWork,
+)
 
 BUSY_TIMEOUT_S_DEFAULT: Final = 5.0
 POOL_SIZE_DEFAULT: Final = 10
 CONNECT_TIMEOUT_S: Final = 10
-AUDIT_IMMUTABLE_STATE: Final = "MP001"  # raised by the audit_log trigger (0001_init.sql)
+SIMULATION: Final[dict[str, Any]] = {"durability": "off"}  # throwaway runs: no WAL wait
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_RETRYABLE = (
-    pgerrors.LockNotAvailable,
-    pgerrors.DeadlockDetected,
-    pgerrors.SerializationFailure,
-    pgerrors.QueryCanceled,
-)
-
-
-@contextmanager
-def translate_errors() -> Iterator[None]:
-    """Driver exceptions become engine exceptions here, and nowhere else."""
-    try:
-        yield
-    except psycopg_pool.PoolTimeout as exc:
-        raise StorageBusy("The database is busy (no free connection); try again") from exc
-    except pgerrors.UniqueViolation as exc:
-        if exc.diag.constraint_name == "tenants_email_norm_key":  # two registrations raced
-            raise EmailTaken("Email already registered") from exc
-        raise StorageError(f"Database error: {exc}") from exc
-    except _RETRYABLE as exc:
-        raise StorageBusy("The database is busy; try again") from exc
-    except psycopg.Error as exc:
-        if exc.sqlstate == AUDIT_IMMUTABLE_STATE:
-            raise AuditImmutable("The audit log is append-only") from exc
-        raise StorageError(f"Database error: {exc}") from exc
-
-
-def split_schema(url: str) -> tuple[str, str | None]:
-    """(url without it, schema) from a ``?schema=`` query parameter (not one libpq knows)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    schema = next((v for k, v in query if k == "schema"), None)
-    if schema is None:
-        return url, None
-    rest = urlencode([(k, v) for k, v in query if k != "schema"])
-    return urlunsplit(parts._replace(query=rest)), schema
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -89,8 +63,38 @@ def migrations() -> list[tuple[int, str]]:
     return shipped(__package__)
 
 
+def unreachable(exc: BaseException) -> str:
+    """Why PostgreSQL refused a connection, in a user's words, from what libpq said."""
+    said = str(exc).split("\n")[0]
+    said = said.rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
+    lower = said.lower()
+    if "connection refused" in lower:
+        return "connection refused (is PostgreSQL running and listening on that host and port?)"
+    if "timeout expired" in lower:
+        return f"no answer within {CONNECT_TIMEOUT_S} s"
+    if lower.startswith("database") and "does not exist" in lower:
+        return f"unknown database: {said}"
+    if any(w in lower for w in ("role", "password", "authentication", "pg_hba")):
+        return f"authentication failed: {said}"
+    if "resolve host" in lower:
+        return f"unknown host: {said.removeprefix('failed to resolve host ')}"
+    return said
+
+
+@dataclass
+class _Batch:
+    conn: psycopg.Connection[Any]
+    locked: set[str] = field(default_factory=set)
+    lost: bool = False
+
+    def holds(self, tenant_id: str | None) -> bool:
+        return tenant_id is None or tenant_id in self.locked
+
+
 class PostgresStore:
     """A MockPay database in PostgreSQL (``postgresql://...``), migrated on open."""
+
+    in_process = False
 
     def __init__(
         self,
@@ -100,29 +104,28 @@ class PostgresStore:
         busy_timeout_s: float = BUSY_TIMEOUT_S_DEFAULT,
         pool_size: int = POOL_SIZE_DEFAULT,
         durability: Literal["full", "normal", "off"] = "full",
+        reset: bool = False,
     ) -> None:
+        """``reset`` drops the store's schema first (a run starts from empty tables)."""
         url, in_url = split_schema(url)
         schema = schema or in_url
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError("schema is a lower-case SQL identifier")
+        if reset and schema is None:
+            raise ValueError("reset drops a schema: name one (schema= or ?schema=)")
         if not 1 <= pool_size <= 200:
             raise ValueError("pool_size is 1 to 200")
         if durability not in ("full", "normal", "off"):
             raise ValueError("durability is one of full, normal, off")
         self.url, self.schema = url, schema
+        self._local = threading.local()
         options = f"-c TimeZone=UTC -c lock_timeout={int(busy_timeout_s * 1000)}"
         if durability != "full":  # COMMIT does not wait for the WAL flush
             options += " -c synchronous_commit=off"
         if schema is not None:
             options += f" -c search_path={schema}"
+        self._first_connect(url, schema, reset)
         with translate_errors():
-            if schema is not None:
-                with (
-                    psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S) as c,
-                    c.transaction(),
-                ):  # IF NOT EXISTS alone races: under the migrations' lock
-                    c.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (schema,))
-                    c.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             self._pool = psycopg_pool.ConnectionPool(
                 url,
                 min_size=1,
@@ -135,6 +138,23 @@ class PostgresStore:
             )  # fmt: skip
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             self._migrate()
+
+    @staticmethod
+    def _first_connect(url: str, schema: str | None, reset: bool) -> None:
+        """One direct connection before the pool's: what the server answers when it refuses
+        us (the pool would only time out), and the schema made, under the migrations' lock
+        (IF NOT EXISTS alone races)."""
+        try:
+            conn = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S)
+        except psycopg.Error as exc:
+            raise StorageUnavailable(shown(url), unreachable(exc)) from None
+        with translate_errors(), conn, conn.transaction():
+            if schema is None:
+                return
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (schema,))
+            if reset:
+                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
     def _migrate(self) -> None:
         with self._pool.connection() as conn, conn.transaction():
@@ -149,8 +169,16 @@ class PostgresStore:
                     conn.execute(script.encode("utf-8"))
                     conn.execute("INSERT INTO schema_migrations VALUES (%s)", (version,))
 
+    def _batch(self) -> _Batch | None:
+        found: _Batch | None = getattr(self._local, "batch", None)
+        return found
+
     @contextmanager
     def unit_of_work(self) -> Iterator[PostgresUnitOfWork]:
+        batch = self._batch()
+        if batch is not None:
+            yield from self._batched_unit(batch)
+            return
         with translate_errors(), self._pool.connection() as conn:
             conn.execute("BEGIN")
             try:
@@ -160,8 +188,55 @@ class PostgresStore:
                 raise
             conn.execute("COMMIT")
 
+    def _batched_unit(self, batch: _Batch) -> Iterator[PostgresUnitOfWork]:
+        if batch.lost:
+            raise StorageError("The batch's transaction was lost")
+        conn = batch.conn
+        with translate_errors():
+            conn.execute("SAVEPOINT unit")
+            try:
+                yield PostgresUnitOfWork(conn, batch.locked)
+            except BaseException:
+                try:
+                    conn.execute("ROLLBACK TO SAVEPOINT unit")
+                    conn.execute("RELEASE SAVEPOINT unit")
+                except psycopg.Error:
+                    batch.lost = True
+                raise
+            conn.execute("RELEASE SAVEPOINT unit")
+
+    @contextmanager
+    def batch(self, tenant_ids: Collection[str] = ()) -> Iterator[_Batch]:
+        if self._batch() is not None:
+            raise StorageError("A batch cannot start inside an open transaction")
+        with translate_errors(), self._pool.connection() as conn:
+            conn.execute("BEGIN")
+            batch = _Batch(conn)
+            try:
+                if tenant_ids:
+                    locker = PostgresUnitOfWork(conn)
+                    locker.lock_tenants(tenant_ids)
+                    batch.locked = locker._tenants_locked
+                self._local.batch = batch
+                try:
+                    yield batch
+                finally:
+                    self._local.batch = None
+                if batch.lost:
+                    raise StorageError("The batch's transaction was lost")
+            except BaseException:
+                if not conn.closed:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
     @contextmanager
     def reader(self) -> Iterator[PostgresReader]:
+        batch = self._batch()
+        if batch is not None:  # inside this thread's batch: it sees the batch's writes
+            with translate_errors():
+                yield PostgresReader(batch.conn)
+            return
         with translate_errors(), self._pool.connection() as conn:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
@@ -170,8 +245,13 @@ class PostgresStore:
                 conn.execute("COMMIT")
 
     @contextmanager
+    def tables(self) -> Iterator[PostgresTables]:
+        with translate_errors(), self._pool.connection() as conn:
+            yield PostgresTables(conn)
+
+    @contextmanager
     def raw_connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection (autocommit), for analysis and for tests that play an attacker."""
+        """A pooled connection (autocommit), for tests that play an attacker."""
         with translate_errors(), self._pool.connection() as conn:
             yield conn
 
@@ -183,8 +263,7 @@ class PostgresStore:
             conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
 
     def flush(self) -> None:
-        """Nothing to do: every unit of work commits by itself (group commit is SQLite's,
-        for scenario runs; the runner flushes whichever store it has)."""
+        """Nothing to do: every unit of work commits by itself (group commit is SQLite's)."""
 
     def close(self) -> None:
         self._pool.close()

@@ -40,15 +40,16 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-from mockpay_core.errors import AuditImmutable, StorageBusy, StorageError
+from mockpay_core.errors import StorageBusy, StorageError, StorageUnavailable
 from mockpay_core.storage.migrations import shipped
+from mockpay_core.storage.protocol import WholeDatabase
 from mockpay_core.storage.sqlite.checkpoints import BACKSTOP_PAGES, Checkpointer
-from mockpay_core.storage.sqlite.reader import SqliteReader
-from mockpay_core.storage.sqlite.writer import SqliteUnitOfWork
+from mockpay_core.storage.sqlite.dialect import translate_errors
+from mockpay_core.storage.sqlite.units import SqliteReader, SqliteTables, SqliteUnitOfWork
 
 try:
     import fcntl
@@ -59,21 +60,12 @@ Durability = Literal["full", "normal", "off"]
 Journal = Literal["wal", "memory"]
 BUSY_TIMEOUT_S_DEFAULT: Final = 5.0
 GROUP_COMMIT_MAX: Final = 10_000
-_BUSY_NAMES = ("SQLITE_BUSY", "SQLITE_LOCKED")
-
-
-@contextmanager
-def translate_errors() -> Iterator[None]:
-    """Driver exceptions become engine exceptions here, and nowhere else."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        name = getattr(exc, "sqlite_errorname", "")
-        if name.startswith(_BUSY_NAMES) or "database is locked" in str(exc):
-            raise StorageBusy("The database is busy; try again") from exc
-        if "append-only" in str(exc):
-            raise AuditImmutable("The audit log is append-only") from exc
-        raise StorageError(f"Database error: {exc}") from exc
+EXPORT_CACHE_KIB: Final = 8 * 1024  # the page cache while DuckDB reads the tables out
+# Simulations are throwaway: no fsync, pages written once, a bigger cache for long runs,
+# and units of work committed in groups (flushed before any other connection looks).
+SIMULATION: Final[dict[str, Any]] = {
+    "durability": "off", "journal": "memory", "cache_mb": 128, "group_commit": 200,
+}  # fmt: skip
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -136,8 +128,32 @@ class WriteLock:
             self._fd = None
 
 
+def unopenable(path: str, exc: BaseException) -> str:
+    """Why SQLite could not open ``path``, in a user's words (``exc`` is what it said)."""
+    if "not a database" in str(exc):
+        return "the file is not an SQLite database"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"the folder {folder} does not exist"
+    if os.path.isdir(path):
+        return "that is a folder, not a database file"
+    existed = os.path.exists(path)
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as err:
+        doing = "open the file" if existed else f"create a file in {folder}"
+        return f"cannot {doing}: {(err.strerror or str(err)).lower()}"
+    if not existed:
+        os.remove(path)
+    if not os.access(folder, os.W_OK):  # SQLite writes its -wal and -shm files beside it
+        return f"cannot create files in {folder} (SQLite keeps its journal beside the database)"
+    return str(exc)
+
+
 class SqliteStore:
     """A MockPay database in an SQLite file (or ``:memory:``), migrated on open."""
+
+    in_process = True
 
     def __init__(
         self,
@@ -149,7 +165,9 @@ class SqliteStore:
         journal: Journal = "wal",
         group_commit: int = 1,
         background_checkpoints: bool = True,
+        reset: bool = False,
     ) -> None:
+        """``reset`` deletes the database first (a new file, as a new run starts from)."""
         if durability not in ("full", "normal", "off"):
             raise ValueError("durability is one of full, normal, off")
         self.path = path
@@ -171,13 +189,23 @@ class SqliteStore:
         self._shared_lock = threading.RLock() if self._memory else None
         self._writer = None if self._memory else WriteLock(f"{path}-lock", busy_timeout_s)
         self._closed = False
+        if reset and not self._memory:
+            for leftover in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
         self._checkpointer = (
             Checkpointer(weakref.WeakMethod(self._checkpoint))
             if background_checkpoints and not self._memory and journal == "wal"
             else None
         )
-        with translate_errors():
-            self._migrate(self._connection())
+        try:
+            with translate_errors():
+                self._migrate(self._connection())
+        except StorageBusy:
+            raise
+        except StorageError as exc:
+            self._release()
+            raise StorageUnavailable(path, unopenable(path, exc.__cause__ or exc)) from None
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -290,18 +318,19 @@ class SqliteStore:
             self._committed()
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, tenant_ids: Collection[str] = ()) -> Iterator[WholeDatabase]:
         """The units of work this thread runs inside share one transaction, committed when
-        the block ends, each in its own savepoint. The write lock is held throughout.
-        Raises ``StorageError`` if the transaction was lost or did not commit: then none
-        of the batch's writes were kept, whatever its units returned."""
+        the block ends, each in its own savepoint. The write lock is held throughout (so
+        ``tenant_ids`` need no locks of their own). Raises ``StorageError`` if the
+        transaction was lost or did not commit: then none of the batch's writes were kept,
+        whatever its units returned."""
         with self._shared_lock or nullcontext(), self._writing(), translate_errors():
             conn = self._connection()
             if conn.in_transaction or self._batching():
                 raise StorageError("A batch cannot start inside an open transaction")
             self._local.batch, self._local.lost = True, False
             try:
-                yield
+                yield WholeDatabase()
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -351,6 +380,19 @@ class SqliteStore:
             finally:
                 conn.execute("COMMIT")
 
+    @contextmanager
+    def tables(self) -> Iterator[SqliteTables]:
+        """The tables, read on this thread's connection with a smaller page cache (a
+        reader such as DuckDB needs the memory more)."""
+        with self._shared_lock or nullcontext(), translate_errors():
+            conn = self._connection()
+            conn.execute(f"PRAGMA cache_size=-{min(EXPORT_CACHE_KIB, self._cache_kib)}")
+            conn.execute("PRAGMA shrink_memory")
+            try:
+                yield SqliteTables(conn)
+            finally:
+                conn.execute(f"PRAGMA cache_size=-{self._cache_kib}")
+
     def raw_connection(self) -> sqlite3.Connection:
         """This thread's connection, for analysis and for tests that play an attacker."""
         return self._connection()
@@ -358,6 +400,9 @@ class SqliteStore:
     def close(self) -> None:
         if self._group_max > 1 and not self._closed:
             self.flush()
+        self._release()
+
+    def _release(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.close()
         self._closed = True

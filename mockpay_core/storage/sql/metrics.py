@@ -1,59 +1,63 @@
-"""The original's metrics, computed in SQL that SQLite and PostgreSQL both speak (one scan
-per table, scoped to a tenant or not); each adapter passes its placeholder."""
+"""The original's metrics: one scan per table, scoped to a tenant or not."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from mockpay_core.domain.fraud import Outcome
 from mockpay_core.domain.states import Status
 
-
-class Connection(Protocol):
-    def execute(self, sql: str, params: list[Any], /) -> Any: ...
+if TYPE_CHECKING:
+    from mockpay_core.storage.sql.connected import Connected
 
 
 def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 
 
-def metrics(conn: Connection, ph: str, since: object, tenant_id: str | None) -> dict[str, Any]:
-    """``ph`` is the driver's placeholder (``?`` or ``%s``); ``since`` in its time type."""
-    scope, params = (f"WHERE tenant_id = {ph}", [tenant_id]) if tenant_id else ("WHERE 1 = 1", [])
+def metrics(reader: Connected, since: object, tenant_id: str | None) -> dict[str, Any]:
+    """``since`` in the dialect's time encoding."""
+    scoped = tenant_id is not None
+    scope, params = ("WHERE tenant_id = ?", [tenant_id]) if scoped else ("WHERE 1 = 1", [])
 
-    def one(sql: str, values: list[Any]) -> tuple[Any, ...]:
-        return tuple(conn.execute(sql, values).fetchone())  # aggregates always return a row
+    def rows(name: str, build: str, values: list[Any]) -> list[Any]:
+        return reader._all(reader.sql.built((name, scoped), lambda: build), values)
 
     by_status = dict.fromkeys((s.value for s in Status), 0)
-    for status, count in conn.execute(
-        f"SELECT status, count(*) FROM payments {scope} GROUP BY status", params
+    for status, count in rows(
+        "m_status", f"SELECT status, count(*) FROM payments {scope} GROUP BY status", params
     ):
         by_status[status] = count
-    total, last_24h, captured = one(
-        f"SELECT count(*), count(*) FILTER (WHERE created_at >= {ph}),"
+    [(total, last_24h, captured)] = rows(
+        "m_payments",
+        "SELECT count(*), count(*) FILTER (WHERE created_at >= ?),"
         f" count(*) FILTER (WHERE captured_minor > 0) FROM payments {scope}",
         [since, *params],
     )
     by_currency = {
         currency: {"count": n, "volume_minor": int(volume), "average_minor": round(volume / n)}
-        for currency, n, volume in conn.execute(
+        for currency, n, volume in rows(
+            "m_currency",
             f"SELECT currency, count(*), sum(amount_minor) FROM payments {scope}"
             " GROUP BY currency ORDER BY currency",
             params,
         )
     }
-    flagged, flagged_24h = one(
-        f"SELECT count(*), count(*) FILTER (WHERE created_at >= {ph}) FROM fraud_decisions"
-        f" {scope} AND outcome = {ph}",
+    [(flagged, flagged_24h)] = rows(
+        "m_fraud",
+        "SELECT count(*), count(*) FILTER (WHERE created_at >= ?) FROM fraud_decisions"
+        f" {scope} AND outcome = ?",
         [since, *params, Outcome.FLAG.value],
     )
-    transitions, with_history, transitions_24h = one(
-        f"SELECT count(*), count(DISTINCT payment_id), count(*) FILTER (WHERE created_at >= {ph})"
+    [(transitions, with_history, transitions_24h)] = rows(
+        "m_audit",
+        "SELECT count(*), count(DISTINCT payment_id), count(*) FILTER (WHERE created_at >= ?)"
         f" FROM audit_log {scope}",
         [since, *params],
     )
-    events, events_24h = one(
-        f"SELECT count(*), count(*) FILTER (WHERE created_at >= {ph}) FROM events {scope}",
+    [(events, events_24h)] = rows(
+        "m_events",
+        f"SELECT count(*), count(*) FILTER (WHERE created_at >= ?) FROM events {scope}",
         [since, *params],
     )
     return {

@@ -1,0 +1,190 @@
+"""PostgreSQL's readers, units of work and tables: the shared queries, plus its locks.
+
+Several processes write at once, so a unit of work locks what it is about to change before
+it reads it, and holds the locks until its transaction ends; every read after a lock sees
+what the previous holder committed. Locks are taken in one order everywhere: tenants first
+(in id order, when there are several), then the idempotency key, then the payment; so
+writers never wait for each other in a circle. A deadlock that still happens is
+``StorageBusy`` and the caller retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, ClassVar, Final
+
+from psycopg import errors as pgerrors
+
+from mockpay_core.domain.delivery import Claim
+from mockpay_core.domain.model import Payment
+from mockpay_core.errors import IdempotencyKeyInUse
+from mockpay_core.storage.postgres.dialect import POSTGRES, SQL
+from mockpay_core.storage.sql.deliveries import DeliveryWrites
+from mockpay_core.storage.sql.dialect import Mapper
+from mockpay_core.storage.sql.queries import DELIVERING, PENDING, Sql, first_open
+from mockpay_core.storage.sql.reader import SqlReader
+from mockpay_core.storage.sql.schema import Kind
+from mockpay_core.storage.sql.tables import CHUNK_ROWS, SqlTables
+from mockpay_core.storage.sql.writer import SqlUnitOfWork
+
+# Advisory-lock key spaces (the two-integer form): keys of different kinds never collide.
+IDEMPOTENCY_LOCK_SPACE: Final = 0x4D50
+META_LOCK_SPACE: Final = 0x4D51
+_ADVISORY_SQL: Final = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
+_LOCK_TENANTS_SQL: Final = "SELECT id FROM tenants WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE"
+_LOCK_DUE_SQL: Final = SQL.dialect.render(
+    f"SELECT {', '.join(SQL.payment.names)} FROM payments WHERE id = ANY(?)"
+    " AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id FOR UPDATE"
+)
+_FIRST_OPEN: Final = first_open(POSTGRES)
+# Each branch walks its own partial index in time order and stops at ``limit``; rows
+# another claim holds are skipped, and the picked ones leased in the same statement.
+_CLAIM_SQL: Final = f"""
+WITH due AS (
+    SELECT d.seq, d.next_attempt_at AS at FROM deliveries d
+    WHERE d.status = '{PENDING}' AND d.next_attempt_at <= %(now)s AND {_FIRST_OPEN}
+    ORDER BY d.next_attempt_at, d.seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+), expired AS (
+    SELECT d.seq, d.lease_until AS at FROM deliveries d
+    WHERE d.status = '{DELIVERING}' AND d.lease_until <= %(now)s AND {_FIRST_OPEN}
+    ORDER BY d.lease_until, d.seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+), picked AS (
+    SELECT seq FROM (SELECT * FROM due UNION ALL SELECT * FROM expired) u
+    ORDER BY at, seq LIMIT %(limit)s
+), claimed AS (
+    UPDATE deliveries d SET status = '{DELIVERING}', lease_until = %(lease)s,
+        lease_owner = %(owner)s, attempts = d.attempts + 1
+    FROM picked WHERE d.seq = picked.seq
+    RETURNING d.seq, d.event_id, d.tenant_id, d.payment_id, d.attempts, d.round_start,
+        d.next_attempt_at
+)
+SELECT c.seq, c.event_id, c.tenant_id, c.payment_id, e.type AS event_type, e.payload,
+       p.webhook_url AS url, c.attempts AS attempt, c.attempts - c.round_start AS attempt_in_round,
+       c.next_attempt_at AS scheduled_at, t.webhook_secret, t.previous_webhook_secret,
+       t.secret_rotated_at, x.url IS NOT NULL AS endpoint_disabled
+FROM claimed c
+JOIN events e ON e.id = c.event_id
+JOIN payments p ON p.id = c.payment_id
+JOIN tenants t ON t.id = c.tenant_id
+LEFT JOIN disabled_endpoints x ON x.tenant_id = c.tenant_id AND x.url = p.webhook_url
+ORDER BY c.next_attempt_at, c.seq
+"""
+_CLAIMS: Final = Mapper(
+    POSTGRES,
+    [(n, Kind.TEXT) for n in (
+        "seq", "event_id", "tenant_id", "payment_id", "event_type", "payload", "url", "attempt",
+        "attempt_in_round", "scheduled_at", "webhook_secret", "previous_webhook_secret",
+        "secret_rotated_at", "endpoint_disabled",
+    )],
+    Claim,
+)  # fmt: skip
+TRIGGERS: Final = ("audit_log_no_update", "audit_log_no_truncate")
+
+
+class PostgresReader(SqlReader):
+    sql: ClassVar[Sql] = SQL
+
+
+class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
+    sql: ClassVar[Sql] = SQL
+
+    def __init__(self, conn: Any, locked: Collection[str] = ()) -> None:
+        """``locked``: tenants whose rows this transaction already holds (a batch's)."""
+        super().__init__(conn)
+        self._tenants_locked: set[str] = set(locked)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Locks taken inside a savepoint are let go when it rolls back: forget them too."""
+        held = set(self._tenants_locked)
+        try:
+            with super().savepoint():
+                yield
+        except BaseException:
+            self._tenants_locked = held
+            raise
+
+    def lock_tenant(self, tenant_id: str) -> bool:
+        """The tenant's row, FOR NO KEY UPDATE: its fraud windows and audit chain are ours
+        until commit. Inserts into ``payments`` (foreign-key checks) are not blocked."""
+        if tenant_id in self._tenants_locked:
+            return True
+        if self._one(self.sql.lock_tenant, (tenant_id,)) is None:
+            return False
+        self._tenants_locked.add(tenant_id)
+        return True
+
+    def lock_tenants(self, tenant_ids: Collection[str]) -> None:
+        """Several tenants at once, in id order (the order every writer locks them in)."""
+        wanted = sorted(set(tenant_ids) - self._tenants_locked)
+        if wanted:
+            self._tenants_locked.update(r[0] for r in self._all(_LOCK_TENANTS_SQL, (wanted,)))
+
+    def lock_idempotency_key(self, tenant_id: str, key: str) -> None:
+        """A transaction-scoped advisory lock on (tenant, key); a bounded wait (the session's
+        ``lock_timeout``), then ``IdempotencyKeyInUse``."""
+        try:
+            self._conn.execute(_ADVISORY_SQL, (IDEMPOTENCY_LOCK_SPACE, f"{tenant_id}:{key}"))
+        except pgerrors.LockNotAvailable:
+            raise IdempotencyKeyInUse(
+                f"A request with Idempotency-Key {key!r} is still running; retry later"
+            ) from None
+
+    def lock_payment(self, tenant_id: str, payment_id: str) -> Payment | None:
+        row = self._one(self.sql.lock_payment, (payment_id, tenant_id))
+        return None if row is None else self.sql.payment(row)
+
+    def audit_head(self, tenant_id: str) -> tuple[int, str] | None:
+        """The chain's head, read under the tenant's lock: one writer extends it at a time."""
+        self.lock_tenant(tenant_id)
+        return super().audit_head(tenant_id)
+
+    def get_meta(self, key: str) -> str | None:
+        """Meta rows are read-then-written flags (``default_fraud_rules_seeded``): inside a
+        unit of work the key is locked first, so two processes opening a new database at
+        once do not both act on its absence."""
+        self._conn.execute(_ADVISORY_SQL, (META_LOCK_SPACE, key))
+        return super().get_meta(key)
+
+    def due_authorizations(self, now: datetime, limit: int) -> list[Payment]:
+        """The expiry sweep's payments, locked: their tenants first (in id order, as every
+        writer locks tenants), then the rows, read again under the locks (another sweep
+        may have expired some meanwhile)."""
+        seen = super().due_authorizations(now, limit)
+        if not seen:
+            return []
+        self.lock_tenants({p.tenant_id for p in seen})
+        rows = self._all(_LOCK_DUE_SQL, ([p.id for p in seen], now))
+        return self.sql.payment.many(rows)
+
+    def claim_deliveries(
+        self, now: datetime, limit: int, lease_until: datetime, owner: str
+    ) -> list[Claim]:
+        params = {"now": now, "limit": limit, "lease": lease_until, "owner": owner}
+        return _CLAIMS.many(self._conn.execute(_CLAIM_SQL, params).fetchall())
+
+
+class PostgresTables(SqlTables):
+    sql: ClassVar[Sql] = SQL
+
+    def _stream(self, sql: str) -> Iterator[list[tuple[Any, ...]]]:
+        """A server-side cursor (in a transaction of its own): bounded memory."""
+        with self._conn.transaction(), self._conn.cursor(name="mockpay_export") as cursor:
+            cursor.execute(sql.encode())
+            while rows := cursor.fetchmany(CHUNK_ROWS):
+                yield rows
+
+    def tamper(self, sql: str, params: Any = (), *, behind_triggers: bool = True) -> int:
+        with self._conn.transaction():
+            if behind_triggers:
+                for name in TRIGGERS:
+                    self._conn.execute(f"DROP TRIGGER IF EXISTS {name} ON audit_log")
+            if not sql.strip():
+                return 0
+            if params:
+                cursor = self._conn.execute(self.sql.dialect.render(sql), list(params))
+            else:  # as typed: several statements, no placeholders parsed
+                cursor = self._conn.execute(sql.encode())
+            return max(0, int(cursor.rowcount))

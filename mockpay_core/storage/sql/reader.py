@@ -1,0 +1,149 @@
+"""Reads, written once over a ``Sql`` (a dialect's statements, mappers and codecs)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from mockpay_core.domain.fraud import FraudRule, RuleSpec
+from mockpay_core.domain.model import AuditEntry, Dispute, Event, Payment, Refund, Tenant
+from mockpay_core.storage.protocol import PaymentFilter
+from mockpay_core.storage.sql.deliveries import DeliveryReads
+from mockpay_core.storage.sql.dialect import Row
+from mockpay_core.storage.sql.metrics import metrics
+from mockpay_core.storage.sql.queries import RULE_FIELDS, Sql
+from mockpay_core.storage.sql.schema import Kind
+
+
+@functools.lru_cache(maxsize=1024)
+def _rule(row: tuple[Any, ...], decode_time: Any) -> FraudRule:
+    """Parsed once per distinct row: rules are read on every create, and rarely change.
+    ``values`` is read as JSON text (a row stays hashable)."""
+    r = dict(zip(RULE_FIELDS, row, strict=True))
+    spec = RuleSpec(
+        name=r["name"],
+        rule_type=r["rule_type"],
+        action=r["action"],
+        threshold=None if r["threshold"] is None else Decimal(r["threshold"]),
+        window_secs=r["window_secs"],
+        scope=r["scope"],
+        values=tuple(json.loads(r["values"])),
+        is_active=bool(r["is_active"]),
+    )
+    created, updated = r["created_at"], r["updated_at"]
+    if decode_time is not None:
+        created, updated = decode_time(created), decode_time(updated)
+    return FraudRule(r["id"], spec, created, updated)
+
+
+class SqlReader(DeliveryReads):
+    """``Reader``, for any dialect."""
+
+    def _rules(self, rows: list[Row]) -> list[FraudRule]:
+        decode = self.sql.dialect.decoder(Kind.TIME)
+        return [_rule(tuple(r), decode) for r in rows]
+
+    def get_tenant(self, tenant_id: str) -> Tenant | None:
+        row = self._one(self.sql.get_tenant, (tenant_id,))
+        return None if row is None else self.sql.tenant(row)
+
+    def tenant_by_key_hash(self, key_hash: str) -> Tenant | None:
+        row = self._one(self.sql.tenant_by_key_hash, (key_hash,))
+        return None if row is None else self.sql.tenant(row)
+
+    def list_tenants(self) -> list[Tenant]:
+        return self.sql.tenant.many(self._all(self.sql.list_tenants))
+
+    def get_payment(self, tenant_id: str, payment_id: str) -> Payment | None:
+        row = self._one(self.sql.get_payment, (payment_id, tenant_id))
+        return None if row is None else self.sql.payment(row)
+
+    def payment_tenant(self, payment_id: str) -> str | None:
+        row = self._one(self.sql.payment_tenant, (payment_id,))
+        return None if row is None else str(row[0])
+
+    def list_payments(self, tenant_id: str, where: PaymentFilter, limit: int) -> list[Payment]:
+        flags = (where.status is not None, where.currency is not None, where.before is not None)
+        params: list[Any] = [tenant_id]
+        if where.status is not None:
+            params.append(where.status)
+        if where.currency is not None:
+            params.append(where.currency)
+        if where.before is not None:
+            params += [self._time(where.before[0]), where.before[1]]
+        sql = self.sql.built(("list_payments", *flags), lambda: _payments_page(self.sql, *flags))
+        return self.sql.payment.many(self._all(sql, [*params, limit]))
+
+    def refunds(self, tenant_id: str, payment_id: str) -> list[Refund]:
+        return self.sql.refund.many(self._all(self.sql.refunds, (payment_id, tenant_id)))
+
+    def disputes(self, tenant_id: str, payment_id: str) -> list[Dispute]:
+        return self.sql.dispute.many(self._all(self.sql.disputes, (payment_id, tenant_id)))
+
+    def audit_for_payment(self, tenant_id: str, payment_id: str) -> list[AuditEntry]:
+        rows = self._all(self.sql.audit_for_payment, (payment_id, tenant_id))
+        return self.sql.audit.many(rows)
+
+    def audit_chain(self, tenant_id: str) -> Iterator[dict[str, Any]]:
+        """Rows with ``created_at`` as the chained ISO text (what the hash covers)."""
+        mapper, dialect = self.sql.audit, self.sql.dialect
+        at = mapper.names.index("created_at")
+        for row in self._conn.execute(self.sql.audit_chain, (tenant_id,)):
+            values = list(row)
+            text = dialect.time_text(values[at])
+            values = mapper.values(values)
+            values[at] = text
+            yield dict(zip(mapper.names, values, strict=True))
+
+    def audit_head(self, tenant_id: str) -> tuple[int, str] | None:
+        row = self._one(self.sql.audit_head, (tenant_id,))
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def events(self, tenant_id: str, payment_id: str | None, limit: int) -> list[Event]:
+        if payment_id is None:
+            rows = self._all(self.sql.events, (tenant_id, limit))
+        else:
+            rows = self._all(self.sql.payment_events, (tenant_id, payment_id, limit))
+        return self.sql.event.many(rows)
+
+    def fraud_decisions(self, tenant_id: str, payment_id: str) -> list[dict[str, Any]]:
+        rows = self._all(self.sql.fraud_decisions, (payment_id, tenant_id))
+        return self.sql.decision.many(rows)
+
+    def list_rules(self) -> list[FraudRule]:
+        return self._rules(self._all(self.sql.list_rules))
+
+    def get_rule(self, rule_id: str) -> FraudRule | None:
+        found = self._rules(self._all(self.sql.get_rule, (rule_id,)))
+        return found[0] if found else None
+
+    def due_authorizations(self, now: datetime, limit: int) -> list[Payment]:
+        rows = self._all(self.sql.due_authorizations, (self._time(now), limit))
+        return self.sql.payment.many(rows)
+
+    def next_authorization_expiry(self) -> datetime | None:
+        row = self._one(self.sql.next_authorization_expiry)
+        return None if row is None or row[0] is None else self._decode_time(row[0])
+
+    def pending_before(self, cutoff: datetime, limit: int) -> list[Payment]:
+        rows = self._all(self.sql.pending_before, (self._time(cutoff), limit))
+        return self.sql.payment.many(rows)
+
+    def metrics(self, since: datetime, tenant_id: str | None) -> dict[str, Any]:
+        return metrics(self, self._time(since), tenant_id)
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._one(self.sql.get_meta, (key,))
+        return None if row is None else str(row[0])
+
+
+def _payments_page(sql: Sql, status: bool, currency: bool, before: bool) -> str:
+    text = f"SELECT {', '.join(sql.payment.names)} FROM payments WHERE tenant_id = ?"
+    text += " AND status = ?" if status else ""
+    text += " AND currency = ?" if currency else ""
+    text += " AND (created_at, id) < (?, ?)" if before else ""
+    return text + " ORDER BY created_at DESC, id DESC LIMIT ?"
