@@ -43,20 +43,20 @@ _FIRST_OPEN: Final = first_open(POSTGRES)
 # another claim holds are skipped, and the picked ones leased in the same statement.
 _CLAIM_SQL: Final = f"""
 WITH due AS (
-    SELECT d.seq, d.next_attempt_at AS at FROM deliveries d
+    SELECT d.tenant_id, d.seq, d.next_attempt_at AS at FROM deliveries d
     WHERE d.status = '{PENDING}' AND d.next_attempt_at <= %(now)s AND {_FIRST_OPEN}
     ORDER BY d.next_attempt_at, d.seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 ), expired AS (
-    SELECT d.seq, d.lease_until AS at FROM deliveries d
+    SELECT d.tenant_id, d.seq, d.lease_until AS at FROM deliveries d
     WHERE d.status = '{DELIVERING}' AND d.lease_until <= %(now)s AND {_FIRST_OPEN}
     ORDER BY d.lease_until, d.seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 ), picked AS (
-    SELECT seq FROM (SELECT * FROM due UNION ALL SELECT * FROM expired) u
+    SELECT tenant_id, seq FROM (SELECT * FROM due UNION ALL SELECT * FROM expired) u
     ORDER BY at, seq LIMIT %(limit)s
 ), claimed AS (
     UPDATE deliveries d SET status = '{DELIVERING}', lease_until = %(lease)s,
         lease_owner = %(owner)s, attempts = d.attempts + 1
-    FROM picked WHERE d.seq = picked.seq
+    FROM picked WHERE d.tenant_id = picked.tenant_id AND d.seq = picked.seq
     RETURNING d.seq, d.event_id, d.tenant_id, d.payment_id, d.attempts, d.round_start,
         d.next_attempt_at
 )
@@ -65,8 +65,8 @@ SELECT c.seq, c.event_id, c.tenant_id, c.payment_id, e.type AS event_type, e.pay
        c.next_attempt_at AS scheduled_at, t.webhook_secret, t.previous_webhook_secret,
        t.secret_rotated_at, x.url IS NOT NULL AS endpoint_disabled
 FROM claimed c
-JOIN events e ON e.id = c.event_id
-JOIN payments p ON p.id = c.payment_id
+JOIN events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id
+JOIN payments p ON p.tenant_id = c.tenant_id AND p.id = c.payment_id
 JOIN tenants t ON t.id = c.tenant_id
 LEFT JOIN disabled_endpoints x ON x.tenant_id = c.tenant_id AND x.url = p.webhook_url
 ORDER BY c.next_attempt_at, c.seq

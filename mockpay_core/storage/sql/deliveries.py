@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 DELIVERY_SELECT = ", ".join(f"{expr} AS {name}" for expr, name, _ in DELIVERY_ITEMS)
-FROM_DELIVERIES = "FROM deliveries d JOIN events e ON e.id = d.event_id"
+FROM_DELIVERIES = (
+    "FROM deliveries d JOIN events e ON e.tenant_id = d.tenant_id AND e.id = d.event_id"
+)
 
 
 def _filters(**columns: object) -> tuple[tuple[str, ...], list[object]]:
@@ -182,7 +184,9 @@ class DeliveryWrites(DeliveryReads):
     ) -> int:
         """Dead deliveries back to pending (their endpoints re-enabled); how many."""
         names, params = _filters(tenant_id=tenant_id, event_id=event_id)
-        picked = f"SELECT d.seq FROM deliveries d WHERE d.status = '{DEAD}'{_where(names)}"
+        picked = (
+            f"SELECT d.tenant_id, d.seq FROM deliveries d WHERE d.status = '{DEAD}'{_where(names)}"
+        )
         if since is not None:
             picked += " AND d.dead_at >= ?"
             params.append(self._time(since))
@@ -190,8 +194,8 @@ class DeliveryWrites(DeliveryReads):
             ("enable", names, since is not None),
             lambda: (
                 "DELETE FROM disabled_endpoints WHERE (tenant_id, url) IN (SELECT d.tenant_id,"
-                " p.webhook_url FROM deliveries d JOIN payments p ON p.id = d.payment_id"
-                f" WHERE d.seq IN ({picked}))"
+                " p.webhook_url FROM deliveries d JOIN payments p ON p.tenant_id = d.tenant_id"
+                f" AND p.id = d.payment_id WHERE (d.tenant_id, d.seq) IN ({picked}))"
             ),
         )
         self._conn.execute(enable, params)
@@ -200,7 +204,7 @@ class DeliveryWrites(DeliveryReads):
             lambda: (
                 f"UPDATE deliveries SET status = '{PENDING}', round_start = attempts,"
                 " next_attempt_at = ?, dead_at = NULL, dead_reason = NULL, last_error = NULL"
-                f" WHERE seq IN ({picked})"
+                f" WHERE (tenant_id, seq) IN ({picked})"
             ),
         )
         cur = self._conn.execute(replay, [self._time(now), *params])

@@ -37,7 +37,8 @@ WINDOW_SQL: Final = f"FROM payments WHERE tenant_id = ? AND created_at > ? AND {
 def first_open(dialect: Dialect) -> str:
     """Per-payment order: a delivery waits while an earlier one of its payment is open."""
     return (
-        "NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.payment_id = d.payment_id"
+        "NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.tenant_id = d.tenant_id"
+        " AND o.payment_id = d.payment_id"
         f" AND o.seq < d.seq AND o.status IN ('{PENDING}', '{DELIVERING}'){dialect.fence})"
     )
 

@@ -24,13 +24,13 @@ from mockpay_core.storage.sqlite.dialect import SQL, SQLITE, ts
 _CLAIM_SQL: Final = f"""
 WITH due AS (
     SELECT * FROM (
-        SELECT d.seq FROM deliveries d
+        SELECT d.tenant_id, d.seq FROM deliveries d
         WHERE d.status = '{PENDING}' AND d.next_attempt_at <= :now AND {first_open(SQLITE)}
         ORDER BY d.next_attempt_at, d.seq LIMIT :limit
     )
     UNION ALL
     SELECT * FROM (
-        SELECT d.seq FROM deliveries d
+        SELECT d.tenant_id, d.seq FROM deliveries d
         WHERE d.status = '{DELIVERING}' AND d.lease_until <= :now AND {first_open(SQLITE)}
         ORDER BY d.lease_until, d.seq LIMIT :limit
     )
@@ -41,9 +41,9 @@ SELECT d.seq, d.event_id, d.tenant_id, d.payment_id, e.type AS event_type, e.pay
        t.webhook_secret, t.previous_webhook_secret, t.secret_rotated_at,
        x.url IS NOT NULL AS endpoint_disabled
 FROM due
-JOIN deliveries d ON d.seq = due.seq
-JOIN events e ON e.id = d.event_id
-JOIN payments p ON p.id = d.payment_id
+JOIN deliveries d ON d.tenant_id = due.tenant_id AND d.seq = due.seq
+JOIN events e ON e.tenant_id = d.tenant_id AND e.id = d.event_id
+JOIN payments p ON p.tenant_id = d.tenant_id AND p.id = d.payment_id
 JOIN tenants t ON t.id = d.tenant_id
 LEFT JOIN disabled_endpoints x ON x.tenant_id = d.tenant_id AND x.url = p.webhook_url
 ORDER BY d.next_attempt_at, d.seq
