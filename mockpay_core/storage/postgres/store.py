@@ -31,21 +31,23 @@ created if missing: several labs on one database, or one per test.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import psycopg
 import psycopg_pool
+from psycopg.pq import TransactionStatus
 
 from mockpay_core.errors import StorageError, StorageUnavailable
 from mockpay_core.storage.migrations import shipped
 from mockpay_core.storage.open import shown, split_schema
 from mockpay_core.storage.postgres.dialect import translate_errors
 from mockpay_core.storage.postgres.units import (
+    Batch,
     PostgresReader,
     PostgresTables,
     PostgresUnitOfWork,
@@ -79,16 +81,6 @@ def unreachable(exc: BaseException) -> str:
     if "resolve host" in lower:
         return f"unknown host: {said.removeprefix('failed to resolve host ')}"
     return said
-
-
-@dataclass
-class _Batch:
-    conn: psycopg.Connection[Any]
-    locked: set[str] = field(default_factory=set)
-    lost: bool = False
-
-    def holds(self, tenant_id: str | None) -> bool:
-        return tenant_id is None or tenant_id in self.locked
 
 
 class PostgresStore:
@@ -169,8 +161,8 @@ class PostgresStore:
                     conn.execute(script.encode("utf-8"))
                     conn.execute("INSERT INTO schema_migrations VALUES (%s)", (version,))
 
-    def _batch(self) -> _Batch | None:
-        found: _Batch | None = getattr(self._local, "batch", None)
+    def _batch(self) -> Batch | None:
+        found: Batch | None = getattr(self._local, "batch", None)
         return found
 
     @contextmanager
@@ -188,47 +180,56 @@ class PostgresStore:
                 raise
             conn.execute("COMMIT")
 
-    def _batched_unit(self, batch: _Batch) -> Iterator[PostgresUnitOfWork]:
+    def _batched_unit(self, batch: Batch) -> Iterator[PostgresUnitOfWork]:
+        """One unit in the batch's savepoint. Its statements are pipelined: waited for when
+        it ends, so that their errors are its own and undo only it."""
         if batch.lost:
             raise StorageError("The batch's transaction was lost")
-        conn = batch.conn
+        conn, heads = batch.conn, dict(batch.heads)
         with translate_errors():
             conn.execute("SAVEPOINT unit")
             try:
-                yield PostgresUnitOfWork(conn, batch.locked)
+                yield PostgresUnitOfWork(conn, batch)
+                conn.execute("RELEASE SAVEPOINT unit")
+                batch.settle()
             except BaseException:
+                batch.heads = heads
                 try:
+                    with contextlib.suppress(psycopg.Error):  # the unit's own failure
+                        batch.settle()
                     conn.execute("ROLLBACK TO SAVEPOINT unit")
                     conn.execute("RELEASE SAVEPOINT unit")
+                    batch.settle()
                 except psycopg.Error:
                     batch.lost = True
                 raise
-            conn.execute("RELEASE SAVEPOINT unit")
 
     @contextmanager
-    def batch(self, tenant_ids: Collection[str] = ()) -> Iterator[_Batch]:
+    def batch(self, tenant_ids: Collection[str] = ()) -> Iterator[Batch]:
         if self._batch() is not None:
             raise StorageError("A batch cannot start inside an open transaction")
         with translate_errors(), self._pool.connection() as conn:
             conn.execute("BEGIN")
-            batch = _Batch(conn)
+            batch = Batch(conn)
             try:
-                if tenant_ids:
-                    locker = PostgresUnitOfWork(conn)
-                    locker.lock_tenants(tenant_ids)
-                    batch.locked = locker._tenants_locked
-                self._local.batch = batch
-                try:
-                    yield batch
-                finally:
-                    self._local.batch = None
-                if batch.lost:
-                    raise StorageError("The batch's transaction was lost")
+                with conn.pipeline() as pipeline:
+                    batch.pipeline = pipeline
+                    if tenant_ids:
+                        locker = PostgresUnitOfWork(conn, batch)
+                        locker.lock_tenants(tenant_ids)
+                        batch.locked = locker._tenants_locked
+                    self._local.batch = batch
+                    try:
+                        yield batch
+                    finally:
+                        self._local.batch = None
+                    if batch.lost:
+                        raise StorageError("The batch's transaction was lost")
+                    conn.execute("COMMIT")
             except BaseException:
-                if not conn.closed:
+                if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
                     conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     @contextmanager
     def reader(self) -> Iterator[PostgresReader]:

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Final
 
+import psycopg
 from psycopg import errors as pgerrors
 
 from mockpay_core.domain.delivery import Claim
-from mockpay_core.domain.model import Payment
+from mockpay_core.domain.model import AuditEntry, Payment
 from mockpay_core.errors import IdempotencyKeyInUse
 from mockpay_core.storage.postgres.dialect import POSTGRES, SQL
+from mockpay_core.storage.protocol import IdempotencyRecord
 from mockpay_core.storage.sql.deliveries import DeliveryWrites
 from mockpay_core.storage.sql.dialect import Mapper
 from mockpay_core.storage.sql.queries import DELIVERING, PENDING, Sql, first_open
@@ -83,27 +86,64 @@ _CLAIMS: Final = Mapper(
 TRIGGERS: Final = ("audit_log_no_update", "audit_log_no_truncate")
 
 
+def _in_use(key: str) -> IdempotencyKeyInUse:
+    return IdempotencyKeyInUse(
+        f"A request with Idempotency-Key {key!r} is still running; retry later"
+    )
+
+
 class PostgresReader(SqlReader):
     sql: ClassVar[Sql] = SQL
+
+
+@dataclass
+class Batch:
+    """What the units of work of one batch share: its connection, the tenants it holds,
+    and, once a unit has extended a held tenant's audit chain, that chain's head (nobody
+    else can move it while the batch holds the tenant). ``pipeline``: statements are sent
+    without waiting for their answers, until one is needed (``settle``)."""
+
+    conn: psycopg.Connection[Any]
+    locked: set[str] = field(default_factory=set)
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    pipeline: psycopg.Pipeline | None = None
+    lost: bool = False
+
+    def holds(self, tenant_id: str | None) -> bool:
+        return tenant_id is None or tenant_id in self.locked
+
+    def settle(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.sync()
 
 
 class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
     sql: ClassVar[Sql] = SQL
 
-    def __init__(self, conn: Any, locked: Collection[str] = ()) -> None:
-        """``locked``: tenants whose rows this transaction already holds (a batch's)."""
+    def __init__(self, conn: Any, batch: Batch | None = None) -> None:
+        """``batch``: the batch this unit runs in, if any (its tenants are held already)."""
         super().__init__(conn)
-        self._tenants_locked: set[str] = set(locked)
+        self._batch = batch
+        self._tenants_locked: set[str] = set(batch.locked) if batch else set()
+        self._key_waiting: str | None = None  # an advisory lock sent, its answer not read
+
+    def _settle(self) -> None:
+        if self._batch is not None:
+            self._batch.settle()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """Locks taken inside a savepoint are let go when it rolls back: forget them too."""
+        """Locks taken inside a savepoint are let go when it rolls back: forget them too,
+        and the audit heads it wrote."""
         held = set(self._tenants_locked)
+        heads = dict(self._batch.heads) if self._batch else {}
         try:
             with super().savepoint():
                 yield
         except BaseException:
             self._tenants_locked = held
+            if self._batch is not None:
+                self._batch.heads = heads
             raise
 
     def lock_tenant(self, tenant_id: str) -> bool:
@@ -124,22 +164,39 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
 
     def lock_idempotency_key(self, tenant_id: str, key: str) -> None:
         """A transaction-scoped advisory lock on (tenant, key); a bounded wait (the session's
-        ``lock_timeout``), then ``IdempotencyKeyInUse``."""
+        ``lock_timeout``), then ``IdempotencyKeyInUse``. In a pipeline its answer comes
+        with the record read next (``get_idempotency``): one round trip for both."""
         try:
             self._conn.execute(_ADVISORY_SQL, (IDEMPOTENCY_LOCK_SPACE, f"{tenant_id}:{key}"))
         except pgerrors.LockNotAvailable:
-            raise IdempotencyKeyInUse(
-                f"A request with Idempotency-Key {key!r} is still running; retry later"
-            ) from None
+            raise _in_use(key) from None
+        self._key_waiting = key
+
+    def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None:
+        waiting, self._key_waiting = self._key_waiting, None
+        try:
+            return super().get_idempotency(tenant_id, key)
+        except pgerrors.LockNotAvailable:
+            if waiting is None:
+                raise
+            raise _in_use(waiting) from None
 
     def lock_payment(self, tenant_id: str, payment_id: str) -> Payment | None:
         row = self._one(self.sql.lock_payment, (payment_id, tenant_id))
         return None if row is None else self.sql.payment(row)
 
     def audit_head(self, tenant_id: str) -> tuple[int, str] | None:
-        """The chain's head, read under the tenant's lock: one writer extends it at a time."""
+        """The chain's head, read under the tenant's lock: one writer extends it at a time
+        (in a batch, the head an earlier unit wrote, without asking)."""
+        if self._batch is not None and tenant_id in self._batch.heads:
+            return self._batch.heads[tenant_id]
         self.lock_tenant(tenant_id)
         return super().audit_head(tenant_id)
+
+    def insert_audit(self, entry: AuditEntry) -> None:
+        super().insert_audit(entry)
+        if self._batch is not None and entry.tenant_id in self._tenants_locked:
+            self._batch.heads[entry.tenant_id] = (entry.seq, entry.hash)
 
     def get_meta(self, key: str) -> str | None:
         """Meta rows are read-then-written flags (``default_fraud_rules_seeded``): inside a

@@ -26,6 +26,16 @@ class Connected:
         rows: list[Row] = self._conn.execute(sql, params).fetchall()
         return rows
 
+    def _count(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> int:
+        """Rows ``sql`` changed."""
+        cursor = self._conn.execute(sql, params)
+        self._settle()
+        return int(cursor.rowcount)
+
+    def _settle(self) -> None:
+        """Wait for the statements sent so far (a pipelining adapter sends without waiting);
+        their errors are raised here."""
+
     def _time(self, when: datetime | None) -> Any:
         return encode_time(self.sql.dialect, when)
 

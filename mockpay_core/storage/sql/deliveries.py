@@ -160,7 +160,7 @@ class DeliveryWrites(DeliveryReads):
     ) -> bool:
         """Settle a claimed delivery; False when the lease was lost to another dispatcher."""
         at = self._time(now)
-        cur = self._conn.execute(
+        changed = self._count(
             self.sql.finish_delivery,
             (
                 status.value, self._time(next_attempt_at), last_error,
@@ -169,7 +169,7 @@ class DeliveryWrites(DeliveryReads):
                 dead_reason, event_id, owner,
             ),
         )  # fmt: skip
-        return bool(cur.rowcount == 1)
+        return changed == 1
 
     def disable_endpoint(self, tenant_id: str, url: str, reason: str, at: datetime) -> None:
         self._conn.execute(self.sql.disable_endpoint, (tenant_id, url, reason, self._time(at)))
@@ -207,5 +207,4 @@ class DeliveryWrites(DeliveryReads):
                 f" WHERE (tenant_id, seq) IN ({picked})"
             ),
         )
-        cur = self._conn.execute(replay, [self._time(now), *params])
-        return int(cur.rowcount)
+        return self._count(replay, [self._time(now), *params])

@@ -7,6 +7,7 @@ database; PostgreSQL locks rows and advisory keys), so each adapter's subclass w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,8 @@ class SqlUnitOfWork(SqlReader):
         try:
             yield
         except BaseException:
+            with contextlib.suppress(Exception):  # its own error, if a statement failed
+                self._settle()
             self._conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
             self._conn.execute(f"RELEASE SAVEPOINT {name}")
             self._rolled_back()
@@ -163,7 +166,7 @@ class SqlUnitOfWork(SqlReader):
         )  # fmt: skip
 
     def delete_rule(self, rule_id: str) -> bool:
-        return bool(self._conn.execute(self.sql.delete_rule, (rule_id,)).rowcount > 0)
+        return self._count(self.sql.delete_rule, (rule_id,)) > 0
 
     def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None:
         row = self._one(self.sql.get_idempotency, (tenant_id, key))
@@ -174,9 +177,7 @@ class SqlUnitOfWork(SqlReader):
         self._conn.execute(self.sql.put_idempotency, self.sql.idempotency_params(record))
 
     def purge_idempotency(self, before: datetime, limit: int) -> int:
-        return int(
-            self._conn.execute(self.sql.purge_idempotency, (self._time(before), limit)).rowcount
-        )
+        return self._count(self.sql.purge_idempotency, (self._time(before), limit))
 
     def set_meta(self, key: str, value: str) -> None:
         self._conn.execute(self.sql.set_meta, (key, value))
