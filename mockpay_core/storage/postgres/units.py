@@ -244,4 +244,7 @@ class PostgresTables(SqlTables):
                 cursor = self._conn.execute(self.sql.dialect.render(sql), list(params))
             else:  # as typed: several statements, no placeholders parsed
                 cursor = self._conn.execute(sql.encode())
-            return max(0, int(cursor.rowcount))
+            changed = max(0, int(cursor.rowcount))
+            while cursor.nextset():  # one result per statement of a script
+                changed += max(0, int(cursor.rowcount))
+            return changed

@@ -7,7 +7,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar, Final
 
 from mockpay_core.errors import AuditImmutable, StorageBusy, StorageError
@@ -20,9 +20,11 @@ _BUSY_NAMES: Final = ("SQLITE_BUSY", "SQLITE_LOCKED")
 
 @functools.lru_cache(maxsize=256)
 def ts(when: datetime) -> str:
-    """Times are stored as fixed-width ISO 8601 UTC text, which sorts in time order. Cached:
-    one unit of work formats the same instant many times."""
-    return when.isoformat(timespec="microseconds")
+    """Times are stored as fixed-width ISO 8601 UTC text, which sorts in time order, whatever
+    zone a time came in (``since`` from an admin's query may carry an offset). Cached: one
+    unit of work formats the same instant many times, and equal instants are equal keys
+    whatever their zone, so the text must not depend on it."""
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @contextmanager

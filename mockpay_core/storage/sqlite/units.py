@@ -20,17 +20,18 @@ from mockpay_core.storage.sql.writer import SqlUnitOfWork
 from mockpay_core.storage.sqlite.dialect import SQL, SQLITE, ts
 
 # Each branch of the claim orders and limits on its own index, so a pass costs O(limit)
-# whatever the backlog (one global sort made draining N events cost N**2 / limit).
+# whatever the backlog (one global sort made draining N events cost N**2 / limit). Together
+# they go in the order each became due: a delivery at its next attempt, a lease at its expiry.
 _CLAIM_SQL: Final = f"""
 WITH due AS (
     SELECT * FROM (
-        SELECT d.tenant_id, d.seq FROM deliveries d
+        SELECT d.tenant_id, d.seq, d.next_attempt_at AS at FROM deliveries d
         WHERE d.status = '{PENDING}' AND d.next_attempt_at <= :now AND {first_open(SQLITE)}
         ORDER BY d.next_attempt_at, d.seq LIMIT :limit
     )
     UNION ALL
     SELECT * FROM (
-        SELECT d.tenant_id, d.seq FROM deliveries d
+        SELECT d.tenant_id, d.seq, d.lease_until AS at FROM deliveries d
         WHERE d.status = '{DELIVERING}' AND d.lease_until <= :now AND {first_open(SQLITE)}
         ORDER BY d.lease_until, d.seq LIMIT :limit
     )
@@ -46,7 +47,7 @@ JOIN events e ON e.tenant_id = d.tenant_id AND e.id = d.event_id
 JOIN payments p ON p.tenant_id = d.tenant_id AND p.id = d.payment_id
 JOIN tenants t ON t.id = d.tenant_id
 LEFT JOIN disabled_endpoints x ON x.tenant_id = d.tenant_id AND x.url = p.webhook_url
-ORDER BY d.next_attempt_at, d.seq
+ORDER BY due.at, d.seq
 LIMIT :limit
 """
 _LEASE_SQL: Final = (
@@ -101,6 +102,11 @@ class SqliteTables(SqlTables):
         before = conn.total_changes
         if params:
             conn.execute(sql, tuple(params))
-        elif sql.strip():
-            conn.executescript(sql)  # a script of several statements, as an attacker types it
+        elif sql.strip():  # a script of several statements, as an attacker types it: all or none
+            try:
+                conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;COMMIT;")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
         return int(conn.total_changes - before)
