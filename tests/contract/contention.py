@@ -1,0 +1,38 @@
+"""A probe: does a unit of work on another thread meet a lock this thread holds?
+(``StorageBusy`` within the store's lock wait.)"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from mockpay_core.errors import StorageBusy
+from mockpay_core.storage.protocol import Store, UnitOfWork
+
+LOCK_WAIT_S = 0.3
+JOIN_TIMEOUT_S = 20.0
+
+
+def busy_elsewhere(store: Store, action: Callable[[UnitOfWork], object]) -> bool:
+    """True when a unit of work on another thread, doing ``action``, gives up on a lock
+    (``StorageBusy``); False when it commits."""
+    outcome: list[bool] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with store.unit_of_work() as uow:
+                action(uow)
+            outcome.append(False)
+        except StorageBusy:
+            outcome.append(True)
+        except BaseException as exc:  # reported on the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(JOIN_TIMEOUT_S)
+    assert not thread.is_alive(), "the other unit of work waited past its lock timeout"
+    if errors:
+        raise errors[0]
+    return outcome[0]
