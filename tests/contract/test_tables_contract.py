@@ -17,7 +17,7 @@ from mockpay_core.domain.fraud import FraudDecision, FraudRule, Outcome, RuleSpe
 from mockpay_core.domain.model import Dispute, DisputeStatus, Event, Refund
 from mockpay_core.domain.retry import DeliveryStatus
 from mockpay_core.errors import AuditImmutable, NotFound
-from mockpay_core.storage.protocol import IdempotencyRecord, Store
+from mockpay_core.storage.protocol import IdempotencyRecord, Store, Tables
 from mockpay_core.storage.sql.tables import CHUNK_ROWS
 from mockpay_core.storage.sqlite import SqliteStore
 from tests.conftest import START
@@ -31,6 +31,7 @@ EXPORTED = (
 ORDER = {"deliveries": ["seq"], "idempotency_keys": ["tenant_id", "key"]}
 SECRETS = {"api_key_hash", "email_norm", "webhook_secret", "previous_webhook_secret", "response"}
 PYTHON_TYPE = {"INTEGER": int, "REAL": float, "TEXT": str}
+Row = tuple[Any, ...]
 
 
 def write_everything(store: Store) -> None:
@@ -176,7 +177,7 @@ def test_chunks_are_bounded(store: Store) -> None:
     assert len(sizes) >= 2 and max(sizes) <= CHUNK_ROWS and sum(sizes) == bulk
 
 
-def pages(t: Any, table: str, tenant_ids: list[str], limit: int) -> Iterator[list[tuple]]:  # type: ignore[type-arg]
+def pages(t: Tables, table: str, tenant_ids: list[str], limit: int) -> Iterator[list[Row]]:
     after = None
     for _ in range(100):
         page = t.tenant_page(table, tenant_ids, after, limit)
