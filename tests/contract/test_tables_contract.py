@@ -327,7 +327,7 @@ def test_tamper_counts_the_rows_every_statement_of_a_script_changed(
 def test_a_tamper_script_that_fails_changes_nothing(
     written: Store, store_kind: str, request: pytest.FixtureRequest
 ) -> None:
-    """ "In a transaction of its own": all of the script, or none of it."""
+    """A script runs "in a transaction of its own": all of it, or none of it."""
     if store_kind.startswith("sqlite"):
         request.applymarker(pytest.mark.xfail(strict=True, reason=(
             "SqliteTables.tamper runs a script through executescript on an autocommit "
