@@ -246,3 +246,16 @@ def test_lock_payment_holds_the_payment_until_commit(shared_store: Store) -> Non
         assert uow.lock_payment("t1", "p001") == payment(1)
         assert busy_elsewhere(shared_store, lambda other: other.lock_payment("t1", "p001"))
     assert not busy_elsewhere(shared_store, lambda other: other.lock_payment("t1", "p001"))
+
+
+def test_a_reader_reads_one_snapshot(shared_store: Store) -> None:
+    """What commits while a reader is open stays out of all of its reads."""
+    with shared_store.unit_of_work() as uow:
+        uow.insert_tenant(tenant(1), "hash-1")
+    with shared_store.reader() as r:
+        assert r.get_payment("t1", "p001") is None
+        assert not busy_elsewhere(shared_store, lambda other: other.insert_payment(payment(1)))
+        assert r.get_payment("t1", "p001") is None
+        assert r.payment_tenant("p001") is None
+    with shared_store.reader() as r:
+        assert r.get_payment("t1", "p001") == payment(1)
