@@ -9,7 +9,7 @@ import pytest
 
 from mockpay_core.storage.protocol import Store
 from tests.conftest import make_store_factory
-from tests.contract.contention import LOCK_WAIT_S
+from tests.contract.support import LOCK_WAIT_S
 
 
 @pytest.fixture(params=["sqlite-file", "postgres"])

@@ -13,7 +13,7 @@ from mockpay_core.errors import StorageError
 from mockpay_core.storage.open import open_store
 from mockpay_core.storage.protocol import PaymentFilter, Store, UnitOfWork
 from tests.conftest import StoreFactory
-from tests.contract.contention import JOIN_TIMEOUT_S, busy_elsewhere
+from tests.contract.support import JOIN_TIMEOUT_S, busy_elsewhere
 from tests.contract.test_store_contract import payment, tenant
 
 

@@ -14,6 +14,7 @@ from mockpay_core.domain.model import Event
 from mockpay_core.domain.retry import DeliveryStatus
 from mockpay_core.storage.protocol import Store
 from tests.conftest import START
+from tests.contract.support import known_difference
 from tests.contract.test_store_contract import payment, tenant
 
 S = timedelta(seconds=1)
@@ -272,14 +273,13 @@ def test_replay_dead_filters(queue: Store, kw: dict[str, object], replayed: list
 
 
 def test_replay_dead_since_compares_instants_not_zones(
-    queue: Store, store_kind: str, request: pytest.FixtureRequest
+    queue: Store, request: pytest.FixtureRequest
 ) -> None:
-    if store_kind.startswith("sqlite"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "SQLite stores a time as its isoformat() text in whatever zone it was given and "
-            "compares text: a `since` of 14:00:02+02:00 (12:00:02 UTC, as POST /admin/dlq/recover "
-            "accepts) sorts after 12:00:03+00:00, so nothing replays; PostgreSQL replays 2"
-        )))  # fmt: skip
+    known_difference(request, "sqlite", (
+        "SQLite stores a time as its isoformat() text in whatever zone it was given and "
+        "compares text: a `since` of 14:00:02+02:00 (12:00:02 UTC, as POST /admin/dlq/recover "
+        "accepts) sorts after 12:00:03+00:00, so nothing replays; PostgreSQL replays 2"
+    ))  # fmt: skip
     _dead(queue)
     # An instant no other test writes: SQLite's time encoder caches by instant, not zone.
     since = (START + timedelta(seconds=2, microseconds=271828)).astimezone(ZONE)
@@ -319,16 +319,15 @@ def test_delivery_metrics(queue: Store) -> None:
 
 
 def test_an_expired_lease_is_due_when_it_expires(
-    queue: Store, store_kind: str, request: pytest.FixtureRequest
+    queue: Store, request: pytest.FixtureRequest
 ) -> None:
     """A claim under its limit takes what became due first; a lease becomes due when it
     expires (as ``next_delivery_due`` counts it), not at its delivery's first schedule."""
-    if store_kind.startswith("sqlite"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "SQLite's claim orders the union of due and expired deliveries by "
-            "next_attempt_at: e1, leased at +0 s until +60 s, goes before e2, due at +30 s; "
-            "PostgreSQL orders by when each became due (lease_until for a lease) and claims e2"
-        )))  # fmt: skip
+    known_difference(request, "sqlite", (
+        "SQLite's claim orders the union of due and expired deliveries by "
+        "next_attempt_at: e1, leased at +0 s until +60 s, goes before e2, due at +30 s; "
+        "PostgreSQL orders by when each became due (lease_until for a lease) and claims e2"
+    ))  # fmt: skip
     publish(queue, event(1, 1), event(2, 2))
     claim(queue, START)  # both leased until LEASE (+60 s)
     assert finish(queue, "e2", PENDING, START + S, next_attempt_at=START + 30 * S)

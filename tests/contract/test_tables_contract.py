@@ -21,6 +21,7 @@ from mockpay_core.storage.protocol import IdempotencyRecord, Store, Tables
 from mockpay_core.storage.sql.tables import CHUNK_ROWS
 from mockpay_core.storage.sqlite import SqliteStore
 from tests.conftest import START
+from tests.contract.support import known_difference
 from tests.contract.test_store_contract import audit, payment, tenant
 
 S = timedelta(seconds=1)
@@ -286,14 +287,13 @@ def test_equal_writes_give_equal_rows_on_every_store(
 
 
 def test_a_utc_time_is_written_as_utc_text_whatever_came_before(
-    store: Store, store_kind: str, request: pytest.FixtureRequest
+    store: Store, request: pytest.FixtureRequest
 ) -> None:
-    if store_kind.startswith("sqlite"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "SQLite's time encoder (sqlite/dialect.py ts) is an lru_cache keyed by the "
-            "datetime, and aware datetimes of one instant are equal whatever their zone: "
-            "once 14:00+02:00 was encoded, a later 12:00 UTC is stored as '...T14:00...+02:00'"
-        )))  # fmt: skip
+    known_difference(request, "sqlite", (
+        "SQLite's time encoder (sqlite/dialect.py ts) is an lru_cache keyed by the "
+        "datetime, and aware datetimes of one instant are equal whatever their zone: "
+        "once 14:00+02:00 was encoded, a later 12:00 UTC is stored as '...T14:00...+02:00'"
+    ))  # fmt: skip
     instant = START + timedelta(seconds=7, microseconds=314159)  # no other test writes it
     with store.unit_of_work() as uow:
         uow.insert_tenant(tenant(1), "hash-1")
@@ -305,13 +305,12 @@ def test_a_utc_time_is_written_as_utc_text_whatever_came_before(
 
 
 def test_tamper_counts_the_rows_every_statement_of_a_script_changed(
-    written: Store, store_kind: str, request: pytest.FixtureRequest
+    written: Store, request: pytest.FixtureRequest
 ) -> None:
-    if store_kind == "postgres":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "PostgresTables.tamper returns cursor.rowcount, which psycopg gives for the "
-            "script's first statement only (1 here); SQLite counts every statement's (2)"
-        )))  # fmt: skip
+    known_difference(request, "postgres", (
+        "PostgresTables.tamper returns cursor.rowcount, which psycopg gives for the "
+        "script's first statement only (1 here); SQLite counts every statement's (2)"
+    ))  # fmt: skip
     script = (
         "UPDATE audit_log SET action = 'x' WHERE seq = 1;"
         " UPDATE audit_log SET action = 'y' WHERE seq = 2;"
@@ -325,15 +324,14 @@ def test_tamper_counts_the_rows_every_statement_of_a_script_changed(
 
 
 def test_a_tamper_script_that_fails_changes_nothing(
-    written: Store, store_kind: str, request: pytest.FixtureRequest
+    written: Store, request: pytest.FixtureRequest
 ) -> None:
     """A script runs "in a transaction of its own": all of it, or none of it."""
-    if store_kind.startswith("sqlite"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "SqliteTables.tamper runs a script through executescript on an autocommit "
-            "connection: each statement commits alone, so those before the failing one "
-            "stay (description 'x'); PostgreSQL's transaction undoes them (still 'tea')"
-        )))  # fmt: skip
+    known_difference(request, "sqlite", (
+        "SqliteTables.tamper runs a script through executescript on an autocommit "
+        "connection: each statement commits alone, so those before the failing one "
+        "stay (description 'x'); PostgreSQL's transaction undoes them (still 'tea')"
+    ))  # fmt: skip
     script = "UPDATE payments SET description = 'x' WHERE id = 'p001'; UPDATE nope SET a = 1"
     with pytest.raises(StorageError), written.tables() as t:
         t.tamper(script, behind_triggers=False)

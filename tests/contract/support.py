@@ -1,10 +1,13 @@
-"""A probe: does a unit of work on another thread meet a lock this thread holds?
-(``StorageBusy`` within the store's lock wait.)"""
+"""Helpers of the contract suite: does a unit of work on another thread meet a lock this
+thread holds (``StorageBusy`` within the store's lock wait)? Which stores are known to
+break a promise?"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+
+import pytest
 
 from mockpay_core.errors import StorageBusy
 from mockpay_core.storage.protocol import Store, UnitOfWork
@@ -36,3 +39,11 @@ def busy_elsewhere(store: Store, action: Callable[[UnitOfWork], object]) -> bool
     if errors:
         raise errors[0]
     return outcome[0]
+
+
+def known_difference(request: pytest.FixtureRequest, prefix: str, reason: str) -> None:
+    """Mark the running test an expected failure (strict) on the stores whose kind starts
+    with ``prefix``: a difference between stores, or a bug, that a contract test shows and
+    the adapters do not fix yet."""
+    if str(request.getfixturevalue("store_kind")).startswith(prefix):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
