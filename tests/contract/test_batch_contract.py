@@ -87,7 +87,7 @@ def test_readers_inside_see_the_batch_and_outside_only_its_commit(
         during = not outside.is_alive()
     outside.join(JOIN_TIMEOUT_S)
     assert during or store_kind == "sqlite-memory"
-    assert seen == [[]] if during else seen == [["p001", "p002"]]
+    assert seen == ([[]] if during else [["p001", "p002"]])
     assert ids(seeded) == ["p001", "p002"]
 
 

@@ -55,6 +55,7 @@ def publish(store: Store, *events: Event) -> None:
 
 
 def claim(store: Store, now: datetime, owner: str = "a", limit: int = 10) -> list[Claim]:
+    """Leased until LEASE (+60 s), or for a minute from ``now`` once that has passed."""
     with store.unit_of_work() as uow:
         return uow.claim_deliveries(now, limit, LEASE if now < LEASE else now + 60 * S, owner)
 
