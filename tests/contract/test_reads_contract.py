@@ -12,9 +12,10 @@ import pytest
 from mockpay_core import Status
 from mockpay_core.domain.fraud import FraudDecision, FraudRule, Outcome, RuleSpec
 from mockpay_core.domain.model import Dispute, DisputeStatus, Event, Refund
+from mockpay_core.errors import IdempotencyKeyInUse
 from mockpay_core.storage.protocol import Store
 from tests.conftest import START
-from tests.contract.support import busy_elsewhere
+from tests.contract.support import busy_elsewhere, elsewhere, known_difference
 from tests.contract.test_store_contract import audit, payment, tenant
 
 
@@ -255,3 +256,22 @@ def test_a_reader_reads_one_snapshot(shared_store: Store) -> None:
         assert r.payment_tenant("p001") is None
     with shared_store.reader() as r:
         assert r.get_payment("t1", "p001") == payment(1)
+
+
+def test_a_held_idempotency_key_turns_a_second_caller_away(
+    shared_store: Store, request: pytest.FixtureRequest
+) -> None:
+    """The first caller with a key runs; a later one waits for it, a bounded wait, then
+    ``IdempotencyKeyInUse`` (the Protocol's words); once the first commits, the key is free."""
+    known_difference(request, "sqlite", (
+        "SQLite's second caller waits for the database's one write lock, before it reaches "
+        "lock_idempotency_key, and gives up with StorageBusy (database_busy), not "
+        "IdempotencyKeyInUse; PostgreSQL raises IdempotencyKeyInUse after lock_timeout"
+    ))  # fmt: skip
+    with shared_store.unit_of_work() as uow:
+        uow.insert_tenant(tenant(1), "hash-1")
+    with shared_store.unit_of_work() as uow:
+        uow.lock_idempotency_key("t1", "k1")
+        found = elsewhere(shared_store, lambda other: other.lock_idempotency_key("t1", "k1"))
+        assert isinstance(found, IdempotencyKeyInUse), found
+    assert elsewhere(shared_store, lambda other: other.lock_idempotency_key("t1", "k1")) is None
