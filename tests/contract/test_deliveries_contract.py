@@ -14,7 +14,6 @@ from mockpay_core.domain.model import Event
 from mockpay_core.domain.retry import DeliveryStatus
 from mockpay_core.storage.protocol import Store
 from tests.conftest import START
-from tests.contract.support import known_difference
 from tests.contract.test_store_contract import payment, tenant
 
 S = timedelta(seconds=1)
@@ -273,14 +272,7 @@ def test_replay_dead_filters(queue: Store, kw: dict[str, object], replayed: list
         assert [d.event_id for d in r.deliveries(None, status="pending")] == replayed
 
 
-def test_replay_dead_since_compares_instants_not_zones(
-    queue: Store, request: pytest.FixtureRequest
-) -> None:
-    known_difference(request, "sqlite", (
-        "SQLite stores a time as its isoformat() text in whatever zone it was given and "
-        "compares text: a `since` of 14:00:02+02:00 (12:00:02 UTC, as POST /admin/dlq/recover "
-        "accepts) sorts after 12:00:03+00:00, so nothing replays; PostgreSQL replays 2"
-    ))  # fmt: skip
+def test_replay_dead_since_compares_instants_not_zones(queue: Store) -> None:
     _dead(queue)
     # An instant no other test writes: SQLite's time encoder caches by instant, not zone.
     since = (START + timedelta(seconds=2, microseconds=271828)).astimezone(ZONE)
@@ -319,16 +311,9 @@ def test_delivery_metrics(queue: Store) -> None:
         }  # fmt: skip
 
 
-def test_an_expired_lease_is_due_when_it_expires(
-    queue: Store, request: pytest.FixtureRequest
-) -> None:
+def test_an_expired_lease_is_due_when_it_expires(queue: Store) -> None:
     """A claim under its limit takes what became due first; a lease becomes due when it
     expires (as ``next_delivery_due`` counts it), not at its delivery's first schedule."""
-    known_difference(request, "sqlite", (
-        "SQLite's claim orders the union of due and expired deliveries by "
-        "next_attempt_at: e1, leased at +0 s until +60 s, goes before e2, due at +30 s; "
-        "PostgreSQL orders by when each became due (lease_until for a lease) and claims e2"
-    ))  # fmt: skip
     publish(queue, event(1, 1), event(2, 2))
     claim(queue, START)  # both leased until LEASE (+60 s)
     assert finish(queue, "e2", PENDING, START + S, next_attempt_at=START + 30 * S)

@@ -16,12 +16,11 @@ from mockpay_core.domain.delivery import Attempt
 from mockpay_core.domain.fraud import FraudDecision, FraudRule, Outcome, RuleSpec
 from mockpay_core.domain.model import Dispute, DisputeStatus, Event, Refund
 from mockpay_core.domain.retry import DeliveryStatus
-from mockpay_core.errors import AuditImmutable, NotFound, StorageError
+from mockpay_core.errors import AuditImmutable, NotFound, StorageError, ValidationError
 from mockpay_core.storage.protocol import IdempotencyRecord, Store, Tables
 from mockpay_core.storage.sql.tables import CHUNK_ROWS
 from mockpay_core.storage.sqlite import SqliteStore
 from tests.conftest import START
-from tests.contract.support import known_difference
 from tests.contract.test_store_contract import audit, payment, tenant
 
 S = timedelta(seconds=1)
@@ -286,14 +285,7 @@ def test_equal_writes_give_equal_rows_on_every_store(
         assert found[name] == sqlite_rows[name], name
 
 
-def test_a_utc_time_is_written_as_utc_text_whatever_came_before(
-    store: Store, request: pytest.FixtureRequest
-) -> None:
-    known_difference(request, "sqlite", (
-        "SQLite's time encoder (sqlite/dialect.py ts) is an lru_cache keyed by the "
-        "datetime, and aware datetimes of one instant are equal whatever their zone: "
-        "once 14:00+02:00 was encoded, a later 12:00 UTC is stored as '...T14:00...+02:00'"
-    ))  # fmt: skip
+def test_a_utc_time_is_written_as_utc_text_whatever_came_before(store: Store) -> None:
     instant = START + timedelta(seconds=7, microseconds=314159)  # no other test writes it
     with store.unit_of_work() as uow:
         uow.insert_tenant(tenant(1), "hash-1")
@@ -304,13 +296,7 @@ def test_a_utc_time_is_written_as_utc_text_whatever_came_before(
     assert created == (instant.isoformat(timespec="microseconds"),)
 
 
-def test_tamper_counts_the_rows_every_statement_of_a_script_changed(
-    written: Store, request: pytest.FixtureRequest
-) -> None:
-    known_difference(request, "postgres", (
-        "PostgresTables.tamper returns cursor.rowcount, which psycopg gives for the "
-        "script's first statement only (1 here); SQLite counts every statement's (2)"
-    ))  # fmt: skip
+def test_tamper_counts_the_rows_every_statement_of_a_script_changed(written: Store) -> None:
     script = (
         "UPDATE audit_log SET action = 'x' WHERE seq = 1;"
         " UPDATE audit_log SET action = 'y' WHERE seq = 2;"
@@ -323,18 +309,25 @@ def test_tamper_counts_the_rows_every_statement_of_a_script_changed(
     assert changed == 2
 
 
-def test_a_tamper_script_that_fails_changes_nothing(
-    written: Store, request: pytest.FixtureRequest
-) -> None:
+def test_a_tamper_script_that_fails_changes_nothing(written: Store) -> None:
     """A script runs "in a transaction of its own": all of it, or none of it."""
-    known_difference(request, "sqlite", (
-        "SqliteTables.tamper runs a script through executescript on an autocommit "
-        "connection: each statement commits alone, so those before the failing one "
-        "stay (description 'x'); PostgreSQL's transaction undoes them (still 'tea')"
-    ))  # fmt: skip
     script = "UPDATE payments SET description = 'x' WHERE id = 'p001'; UPDATE nope SET a = 1"
     with pytest.raises(StorageError), written.tables() as t:
         t.tamper(script, behind_triggers=False)
     with written.reader() as r:
         found = r.get_payment("t1", "p001")
     assert found is not None and found.description == "tea"
+
+
+def test_a_secret_column_is_not_there_to_scan_even_when_named(written: Store) -> None:
+    with written.tables() as t:
+        for secret in ("api_key_hash", "webhook_secret", "email_norm"):
+            with pytest.raises(NotFound):
+                list(t.chunks("tenants", [("id", "TEXT"), (secret, "TEXT")]))
+            with pytest.raises(NotFound):
+                list(t.chunks("tenants", [("id", "TEXT")], order_by=[secret]))
+
+
+def test_a_page_holds_at_least_one_row(written: Store) -> None:
+    with written.tables() as t, pytest.raises(ValidationError):
+        t.tenant_page("payments", ["t1"], None, 0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, Final
 
-from mockpay_core.errors import NotFound
+from mockpay_core.errors import NotFound, ValidationError
 from mockpay_core.storage.protocol import Column, TablePage
 from mockpay_core.storage.sql import schema
 from mockpay_core.storage.sql.queries import Sql
@@ -51,7 +51,8 @@ class SqlTables:
     ) -> Iterator[list[tuple[Any, ...]]]:
         found = exported(table)
         names = [n for n, _ in columns]
-        unknown = set(names) - set(found.names) or set(order_by) - set(found.names)
+        allowed = {n for n, _ in found.export_columns()}  # never a secret, asked for or not
+        unknown = set(names) - allowed or set(order_by) - allowed
         if unknown:
             raise NotFound("column", ", ".join(sorted(unknown)))
         sql = self._select(found, names)
@@ -68,6 +69,8 @@ class SqlTables:
         self, table: str, tenant_ids: Sequence[str], after: str | None, limit: int
     ) -> TablePage:
         """One keyset page of some tenants' rows (fraud rules: also every tenant's)."""
+        if limit < 1:
+            raise ValidationError("a page holds at least one row", "limit")
         found = exported(table)
         d = self.sql.dialect
         columns = self.columns(table)
