@@ -13,7 +13,7 @@ from mockpay_core.errors import StorageError
 from mockpay_core.storage.open import open_store
 from mockpay_core.storage.protocol import PaymentFilter, Store, UnitOfWork
 from tests.conftest import StoreFactory
-from tests.contract.support import JOIN_TIMEOUT_S, busy_elsewhere, known_difference
+from tests.contract.support import JOIN_TIMEOUT_S, busy_elsewhere
 from tests.contract.test_store_contract import payment, tenant
 
 
@@ -189,14 +189,9 @@ def test_close_of_a_simulation_store_commits_its_group(simulation_db: str) -> No
 
 
 def test_a_reader_opened_in_a_unit_of_work_sees_it_as_one_in_a_batch_does(
-    seeded: Store, request: pytest.FixtureRequest
+    seeded: Store,
 ) -> None:
-    """The Protocol leaves it unsaid; the stores differ, so this takes the batch's rule."""
-    known_difference(request, "postgres", (
-        "PostgresStore.reader() outside a batch takes another pooled connection, which does "
-        "not see the open unit of work's writes (None); SQLite's reader reads on the "
-        "thread's connection, inside the unit's transaction, and sees them"
-    ))  # fmt: skip
+    """As the Protocol says: a reader opened inside this thread's unit reads in it."""
     with seeded.unit_of_work() as uow:
         uow.insert_payment(payment(1))
         with seeded.reader() as r:

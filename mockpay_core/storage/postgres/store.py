@@ -173,11 +173,14 @@ class PostgresStore:
             return
         with translate_errors(), self._pool.connection() as conn:
             conn.execute("BEGIN")
+            self._local.unit = conn  # a reader this thread opens meanwhile reads in it
             try:
                 yield PostgresUnitOfWork(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._local.unit = None
             conn.execute("COMMIT")
 
     def _batched_unit(self, batch: Batch) -> Iterator[PostgresUnitOfWork]:
@@ -234,9 +237,10 @@ class PostgresStore:
     @contextmanager
     def reader(self) -> Iterator[PostgresReader]:
         batch = self._batch()
-        if batch is not None:  # inside this thread's batch: it sees the batch's writes
+        inside = batch.conn if batch is not None else getattr(self._local, "unit", None)
+        if inside is not None:  # in this thread's batch or unit of work: it sees their writes
             with translate_errors():
-                yield PostgresReader(batch.conn)
+                yield PostgresReader(inside)
             return
         with translate_errors(), self._pool.connection() as conn:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
