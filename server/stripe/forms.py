@@ -29,7 +29,10 @@ def parse(text: str) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for key, value in pairs:
         _put(root, _path(key), value)
-    return _listify(root)
+    found = _listify(root)
+    if not isinstance(found, dict):  # top-level keys are names, never all indices
+        raise ValidationError("Parameter names must not be list indices", "body")
+    return found
 
 
 def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def integer(params: dict[str, Any], name: str, required: bool = False) -> int | 
 
 
 def boolean(params: dict[str, Any], name: str) -> bool:
-    value = params.get(name, False)
+    value: object = params.get(name, False)
     if isinstance(value, bool):
         return value
     if value in ("true", "false"):

@@ -59,6 +59,7 @@ def test_empty_values_are_kept() -> None:
         "a[b][c][d][e][f]=1",  # too deep
         "a]=1",
         "[a]=1",
+        "0=a",  # top-level names are never list indices
         "expand[5000]=x",
     ],
 )
