@@ -121,3 +121,11 @@ def test_another_tenant_s_ids_are_404_on_every_route(server: RunningServer, clie
         assert answer.json()["error"]["code"] == "resource_missing"
     assert client.v1.payment_intents.retrieve(pi.id).status == "succeeded"  # untouched
     assert ids.decode("event", event.id)[0] == ids.payment_of(paid.id)  # the newest: its refund
+
+
+def test_a_known_path_with_another_method_is_405(server: RunningServer, api_key: str) -> None:
+    answer = httpx.delete(
+        server.url + "/v1/payment_intents", headers={"Authorization": f"Bearer {api_key}"}
+    )
+    assert (answer.status_code, answer.headers["allow"]) == (405, "GET, POST")
+    assert answer.json()["error"]["type"] == "invalid_request_error"
