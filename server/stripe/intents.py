@@ -69,23 +69,31 @@ async def create(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     out = await c.write(lambda _: run(), t.id)
     p, replayed = out.value, out.replayed
     if confirm:
-        p, replayed = await _confirm(c, t.id, p, card, params.step_key(key, "confirm"))
+        p, replayed = await _confirm(c, t.id, p, card, params.step_key(key, "confirm"), replayed)
     return respond(views.payment_intent(p, expand), replayed)
 
 
 async def _confirm(
-    c: EngineCalls, tenant_id: str, p: Payment, card: cards.Card | None, key: str
+    c: EngineCalls,
+    tenant_id: str,
+    p: Payment,
+    card: cards.Card | None,
+    key: str,
+    replayed: bool = False,
 ) -> tuple[Payment, bool]:
     """Play the card's outcome on a pending payment: success (or an authorization), a
-    decline (402, the intent in requires_payment_method), or success and a dispute."""
+    decline (402, the intent in requires_payment_method), or success and a dispute.
+    ``replayed``: the payment itself came from a replay (a create's)."""
     if card is None:
         raise InvalidTransition(p.status.value, "confirm", (
             "You cannot confirm this PaymentIntent because it's missing a payment method."
             " To confirm it, pass payment_method."))  # fmt: skip
     if p.status is Status.FLAGGED:  # held for review: processing, as Radar's reviews are
-        return p, False
+        return p, replayed
     if p.status is Status.FAILED and p.failure_code == "fraud_blocked":
-        raise CardDeclined(card, views.payment_intent(p))
+        blocked = CardDeclined(card, views.payment_intent(p))
+        blocked.replayed = replayed
+        raise blocked
     declines = card.kind in (cards.Kind.DECLINE, cards.Kind.BLOCK)
     failure = card.engine_failure_code if card.kind is cards.Kind.DECLINE else "card_declined"
     out: Outcome[Payment] = await c.write(

@@ -9,6 +9,7 @@ from typing import Final
 
 from fastapi import Request
 
+from mockpay_core import Engine
 from mockpay_core.domain.fraud import RuleAction, RuleSpec, RuleType, Scope
 from server.calls import EngineCalls
 
@@ -29,10 +30,9 @@ async def ensure_rule(request: Request) -> None:
         return
     c: EngineCalls = state.calls
 
-    def create(e: object) -> None:
-        engine = c.engine
-        if not any(r.spec.name == RULE.name for r in engine.list_fraud_rules()):
-            engine.create_fraud_rule(RULE.model_dump(mode="json"))
+    def create(e: Engine) -> None:
+        if not any(r.spec.name == RULE.name for r in e.list_fraud_rules()):
+            e.create_fraud_rule(RULE.model_dump(mode="json"))
 
     await c.write(create, None)
     state.stripe_radar_rule = True

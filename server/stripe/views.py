@@ -15,7 +15,7 @@ from typing import Any, Final
 from mockpay_core import Payment, Refund
 from mockpay_core.domain.model import Dispute, DisputeStatus, Event
 from mockpay_core.domain.states import Status
-from server.stripe import cards, ids, statuses
+from server.stripe import cards, ids, radar, statuses
 from server.stripe.errors import API_VERSION
 
 HIDDEN_PREFIX: Final = "mockpay_stripe_"
@@ -50,6 +50,11 @@ def unix(when: datetime | None) -> int | None:
 
 def visible_metadata(p: Payment) -> dict[str, str]:
     return {k: v for k, v in p.metadata.items() if not k.startswith(HIDDEN_PREFIX)}
+
+
+def customer_of(p: Payment) -> str | None:
+    """The customer as the client gave it (not the value the radarBlock card sets)."""
+    return None if p.customer == radar.CUSTOMER else p.customer
 
 
 def card_of(p: Payment) -> cards.Card | None:
@@ -109,7 +114,7 @@ def payment_intent(
         "confirmation_method": "automatic",
         "created": unix(p.created_at),
         "currency": p.currency.lower(),
-        "customer": p.customer,
+        "customer": customer_of(p),
         "description": p.description,
         "last_payment_error": _error(p),
         "latest_charge": charge,
@@ -155,7 +160,7 @@ def charge_view(p: Payment, expand: Collection[str] = ()) -> dict[str, Any]:
         "captured": p.captured_minor > 0,
         "created": unix(p.created_at),
         "currency": p.currency.lower(),
-        "customer": p.customer,
+        "customer": customer_of(p),
         "description": p.description,
         "disputed": p.status is Status.DISPUTED or p.disputed_minor > 0,
         "failure_code": failed.code if failed else None,

@@ -113,3 +113,14 @@ def test_create_dispute_with_manual_capture_disputes_once_captured(client: V1) -
     assert client.v1.disputes.list().data == []
     client.v1.payment_intents.capture(pi.id)
     assert [d.payment_intent for d in client.v1.disputes.list().data] == [pi.id]
+
+
+def test_a_radar_block_hides_the_customer_it_set_and_replays(client: V1) -> None:
+    params = {"amount": 500, "currency": "usd", "payment_method": "pm_card_radarBlock",
+              "confirm": True, "customer": "cus_mine"}  # fmt: skip
+    with pytest.raises(stripe.CardError) as first:
+        client.v1.payment_intents.create(params=params, options={"idempotency_key": "rb"})
+    with pytest.raises(stripe.CardError) as again:
+        client.v1.payment_intents.create(params=params, options={"idempotency_key": "rb"})
+    assert first.value.error.payment_intent.customer is None
+    assert again.value.headers.get("Idempotent-Replayed") == "true"

@@ -1,0 +1,57 @@
+"""What /v1 gets from the engine that Stripe's mocks lack: fraud rules on ``customer``,
+authorization expiry on the simulated clock; and the routes in /openapi.json."""
+
+from __future__ import annotations
+
+import httpx
+import stripe
+
+from server.testing import RunningServer, running_server
+
+from .conftest import sdk
+
+
+def test_a_customer_fraud_rule_holds_an_intent_in_processing(
+    server: RunningServer, client: stripe.StripeClient, api_key: str
+) -> None:
+    engine = server.app.state.engine
+    tenant = engine.authenticate(api_key)
+    rule = {"name": "one a minute", "rule_type": "velocity", "threshold": 1, "window_secs": 60,
+            "scope": "customer", "action": "flag"}  # fmt: skip
+    engine.create_fraud_rule(rule, tenant.id)
+    params = {"amount": 500, "currency": "usd", "payment_method": "pm_card_visa",
+              "confirm": True, "customer": "cus_42"}  # fmt: skip
+    first = client.v1.payment_intents.create(params=params)
+    held = client.v1.payment_intents.create(params=params)
+    other = client.v1.payment_intents.create(params={**params, "customer": "cus_7"})
+    assert (first.status, held.status, other.status) == ("succeeded", "processing", "succeeded")
+    assert (held.customer, held.latest_charge) == ("cus_42", None)
+    kinds = {e.type for e in client.v1.events.list(params={"type": "review.opened"}).data}
+    assert kinds == {"review.opened"}
+
+
+def test_authorizations_expire_after_7_days_on_the_simulated_clock() -> None:
+    with running_server(clock="simulated", default_fraud_rules=False) as server:
+        client = sdk(server, server.api_key)
+        pi = client.v1.payment_intents.create(
+            params={"amount": 500, "currency": "usd", "payment_method": "pm_card_visa",
+                    "capture_method": "manual", "confirm": True}
+        )  # fmt: skip
+        advance = server.url + "/api/admin/clock/advance"
+        httpx.post(advance, json={"seconds": 7 * 86400 - 60}, headers=server.admin)
+        assert client.v1.payment_intents.retrieve(pi.id).status == "requires_capture"
+        httpx.post(advance, json={"seconds": 60}, headers=server.admin).raise_for_status()
+        assert client.v1.payment_intents.retrieve(pi.id).status == "canceled"
+        kinds = [e.type for e in client.v1.events.list().data]
+        assert kinds[0] == "payment_intent.canceled"
+
+
+def test_the_v1_routes_and_their_form_bodies_are_in_openapi(server: RunningServer) -> None:
+    spec = httpx.get(server.url + "/openapi.json").json()
+    create = spec["paths"]["/v1/payment_intents"]["post"]
+    form = create["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert form["required"] == ["amount", "currency"]
+    assert form["properties"]["amount"] == {"type": "integer", "minimum": 1}
+    assert create["responses"]["402"]["description"].startswith("card_error")
+    assert {"/v1/refunds", "/v1/disputes/{dispute}/close", "/v1/events"} <= set(spec["paths"])
+    assert not any("webhook_sink" in p or "{path}" in p for p in spec["paths"])
