@@ -25,7 +25,10 @@ _PART: Final = re.compile(r"\[([^\[\]]*)\]")
 
 def parse(text: str) -> dict[str, Any]:
     """The nested parameters of a form body or query string; 400 on a malformed key."""
-    pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=PAIRS_MAX)
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=PAIRS_MAX)
+    except ValueError:
+        raise ValidationError(f"At most {PAIRS_MAX} parameters", "body") from None
     root: dict[str, Any] = {}
     for key, value in pairs:
         _put(root, _path(key), value)
@@ -49,8 +52,8 @@ def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
         return found
     try:
         return parse(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:  # parse_qsl: too many fields
-        raise ValidationError(f"Invalid form body: {exc}", "body") from None
+    except UnicodeDecodeError:
+        raise ValidationError("The form body is not UTF-8", "body") from None
 
 
 def _path(key: str) -> list[str]:

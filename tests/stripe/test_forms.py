@@ -61,6 +61,7 @@ def test_empty_values_are_kept() -> None:
         "[a]=1",
         "0=a",  # top-level names are never list indices
         "expand[5000]=x",
+        "&".join(f"k{i}=v" for i in range(forms.PAIRS_MAX + 1)),
     ],
 )
 def test_malformed_keys_are_400s(text: str) -> None:
