@@ -78,8 +78,4 @@ async def events(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
         ]  # fmt: skip
         return _render(e, t.id, found)
 
-    rows, more = paging.window(
-        await c.read(read), lambda r: r["id"], params.limit(sent),
-        params.text(sent, "starting_after"), params.text(sent, "ending_before"),
-    )  # fmt: skip
-    return respond(views.page(rows, more, "/v1/events"), False)
+    return respond(paging.listing(await c.read(read), sent, "/v1/events"), False)

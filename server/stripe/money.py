@@ -118,13 +118,9 @@ async def refunds(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
         for payment_id in wanted:
             p = e.get_payment(t.id, payment_id)
             rows += [views.refund(r, p) for r in e.refunds(t.id, payment_id)]
-        return sorted(rows, key=lambda r: (r["created"], r["id"]), reverse=True)
+        return paging.newest_first(rows)
 
-    rows, more = paging.window(
-        await c.read(read), lambda r: r["id"], params.limit(sent),
-        params.text(sent, "starting_after"), params.text(sent, "ending_before"),
-    )  # fmt: skip
-    return respond(views.page(rows, more, "/v1/refunds"), False)
+    return respond(paging.listing(await c.read(read), sent, "/v1/refunds"), False)
 
 
 def _dispute(e: Engine, tenant_id: str, stripe_id: str) -> tuple[Any, Payment]:
@@ -152,13 +148,9 @@ async def disputes(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
         for payment_id in _payments_with(e, t.id, ("dispute.created",)):
             p = e.get_payment(t.id, payment_id)
             rows += [views.dispute(d, p) for d in e.disputes(t.id, payment_id)]
-        return sorted(rows, key=lambda r: (r["created"], r["id"]), reverse=True)
+        return paging.newest_first(rows)
 
-    rows, more = paging.window(
-        await c.read(read), lambda r: r["id"], params.limit(sent),
-        params.text(sent, "starting_after"), params.text(sent, "ending_before"),
-    )  # fmt: skip
-    return respond(views.page(rows, more, "/v1/disputes"), False)
+    return respond(paging.listing(await c.read(read), sent, "/v1/disputes"), False)
 
 
 @router.post("/disputes/{dispute}/close", summary="Close a Dispute: accept it as lost",

@@ -10,12 +10,12 @@ with ``window``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from mockpay_core import Engine, Payment
 from mockpay_core.errors import NotFound, ValidationError
 from mockpay_core.service.queries import encode_cursor
-from server.stripe import ids
+from server.stripe import ids, params
 
 WALK_ROWS_MAX: Final = 10_000
 _WALK_PAGE: Final = 100
@@ -75,3 +75,14 @@ def window(
         newer = list(rows[: order.index(ending_before)])
         return newer[-limit:], len(newer) > limit
     return list(rows[:limit]), len(rows) > limit
+
+
+def listing(rows: list[dict[str, Any]], sent: dict[str, Any], url: str) -> dict[str, Any]:
+    """Stripe's list object of a page of ``rows`` (objects, newest first) as ``sent`` asks."""
+    after, before = params.text(sent, "starting_after"), params.text(sent, "ending_before")
+    data, more = window(rows, lambda r: str(r["id"]), params.limit(sent), after, before)
+    return {"object": "list", "data": data, "has_more": more, "url": url}
+
+
+def newest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: (r["created"], r["id"]), reverse=True)
