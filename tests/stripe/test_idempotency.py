@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 import stripe
@@ -82,3 +84,23 @@ def test_keys_of_v1_and_of_api_are_apart(server: RunningServer, client: V1, api_
         headers={"Authorization": f"Bearer {api_key}", "Idempotency-Key": "shared-key"},
     )  # fmt: skip
     assert answer.status_code == 201 and "idempotent-replayed" not in answer.headers
+
+
+def test_concurrent_requests_with_one_key_execute_once(server: RunningServer, api_key: str) -> None:
+    """Stripe answers 409 to a key still running; ours queues it on the key's lock and
+    replays the first answer once it commits (409 only past the engine's wait)."""
+    body = "amount=700&currency=usd&payment_method=pm_card_visa&confirm=true"
+    headers = {
+        "Authorization": f"Bearer {api_key}", "Idempotency-Key": "same-time",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }  # fmt: skip
+
+    def post(_: int) -> httpx.Response:
+        return httpx.post(server.url + "/v1/payment_intents", content=body, headers=headers)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(8)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.json()["id"] for a in answers}) == 1
+    fresh = [a for a in answers if "idempotent-replayed" not in a.headers]
+    assert len(fresh) == 1
