@@ -68,8 +68,8 @@ async def charges(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     n = params.limit(sent)
     after = params.text(sent, "starting_after")
     after = ids.encode("payment_intent", ids.decode("charge", after)[0]) if after else None
-    page, more = await c.read(lambda e: paging.payments(e, t.id, n, after, None))
-    rows = [views.charge_view(p) for p in page if p.status in statuses.CHARGED]
+    page, more = await c.read(lambda e: paging.charged(e, t.id, n, after))
+    rows = [views.charge_view(p) for p in page]
     return respond(views.page(rows, more, "/v1/charges"), False)
 
 

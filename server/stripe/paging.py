@@ -15,7 +15,7 @@ from typing import Any, Final, TypeVar
 from mockpay_core import Engine, Payment
 from mockpay_core.errors import NotFound, ValidationError
 from mockpay_core.service.queries import encode_cursor
-from server.stripe import ids, params
+from server.stripe import ids, params, statuses
 
 WALK_ROWS_MAX: Final = 10_000
 _WALK_PAGE: Final = 100
@@ -36,6 +36,28 @@ def payments(
         cursor = encode_cursor(e.get_payment(tenant_id, ids.payment_of(starting_after)))
     page = e.list_payments(tenant_id, limit=limit, cursor=cursor)
     return page.data, page.has_more
+
+
+def charged(
+    e: Engine, tenant_id: str, limit: int, starting_after: str | None
+) -> tuple[list[Payment], bool]:
+    """Payments that have a charge (``statuses.CHARGED``), a full page of them when there
+    are enough: a page of intents never confirmed would otherwise be an empty page with
+    ``has_more``, on which ``auto_paging_iter`` stops. Reads at most ``WALK_ROWS_MAX``."""
+    found: list[Payment] = []
+    after, read = starting_after, 0
+    while read < WALK_ROWS_MAX:
+        rows, more = payments(e, tenant_id, _WALK_PAGE, after, None)
+        read += len(rows)
+        for p in rows:
+            if p.status in statuses.CHARGED:
+                if len(found) == limit:
+                    return found, True
+                found.append(p)
+        if not more or not rows:
+            break
+        after = ids.encode("payment_intent", rows[-1].id)
+    return found, False
 
 
 def _before(

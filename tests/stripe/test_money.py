@@ -94,3 +94,12 @@ def test_events_retrieve_list_and_filter_by_type(client: V1) -> None:
     intents = client.v1.events.list(params={"type": "payment_intent.*"}).data
     assert len(intents) == 3 and all(e.data.object.object == "payment_intent" for e in intents)
     assert client.v1.events.list(params={"limit": 1}).has_more is True
+
+
+def test_charges_page_past_intents_never_confirmed(client: V1) -> None:
+    paid = [_paid(client).latest_charge for _ in range(3)]
+    for _ in range(3):
+        client.v1.payment_intents.create(params={"amount": 500, "currency": "usd"})
+    first = client.v1.charges.list(params={"limit": 2})
+    assert ([c.id for c in first.data], first.has_more) == (paid[::-1][:2], True)
+    assert [c.id for c in first.auto_paging_iter()] == paid[::-1]
