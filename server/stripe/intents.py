@@ -194,7 +194,8 @@ async def list_intents(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
         params.text(sent, "starting_after"),
         params.text(sent, "ending_before"),
     )
-    rows, more = await c.read(lambda e: paging.payments(e, t.id, n, after, before))
+    created = paging.Created.of(sent)
+    rows, more = await c.read(lambda e: paging.payments(e, t.id, n, after, before, None, created))
     expand = {x.removeprefix("data.") for x in params.expand(sent)}
     data = [views.payment_intent(p, expand) for p in rows]
     return respond(views.page(data, more, "/v1/payment_intents"), False)

@@ -65,10 +65,12 @@ async def charges(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
         p = await c.read(lambda e: e.get_payment(t.id, payment_id))
         rows = [views.charge_view(p)] if p.status in statuses.CHARGED else []
         return respond(views.page(rows, False, "/v1/charges"), False)
-    n = params.limit(sent)
+    n, created = params.limit(sent), paging.Created.of(sent)
     after = params.text(sent, "starting_after")
     after = ids.encode("payment_intent", ids.decode("charge", after)[0]) if after else None
-    page, more = await c.read(lambda e: paging.charged(e, t.id, n, after))
+    page, more = await c.read(
+        lambda e: paging.payments(e, t.id, n, after, None, paging.charged, created)
+    )
     rows = [views.charge_view(p) for p in page]
     return respond(views.page(rows, more, "/v1/charges"), False)
 

@@ -1,15 +1,17 @@
 """Stripe's list paging over ours: ``limit``, ``starting_after``, ``ending_before``,
 ``has_more``, newest first.
 
-Payments page by the engine's cursor. ``ending_before`` (a page backwards, as
-``auto_paging_iter`` asks for after one) walks forward from the newest until the object:
-at most ``WALK_ROWS_MAX`` rows. Lists built in memory (refunds, disputes, events) page
-with ``window``.
+Payments page by the engine's cursor. What the engine cannot ask its store for walks
+its pages, at most ``WALK_ROWS_MAX`` rows: ``ending_before`` (a page backwards, as
+``auto_paging_iter`` asks for after one) from the newest until the object, the ``created``
+filter, charges (payments that have one). Lists built in memory (refunds, disputes,
+events) page with ``window``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from mockpay_core import Engine, Payment
@@ -22,59 +24,100 @@ _WALK_PAGE: Final = 100
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class Created:
+    """Stripe's ``created`` filter: ``created[gt|gte|lt|lte]`` in unix seconds, or
+    ``created=<t>`` for that second."""
+
+    gt: int | None = None
+    gte: int | None = None
+    lt: int | None = None
+    lte: int | None = None
+
+    @classmethod
+    def of(cls, sent: dict[str, Any]) -> Created | None:
+        value = sent.get("created")
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            at = params.integer(sent, "created")
+            return cls(gte=at, lte=at)
+        unknown = set(value) - {"gt", "gte", "lt", "lte"}
+        if unknown:
+            raise ValidationError(f"Unknown created filter: {sorted(unknown)[0]}", "created")
+        return cls(**{k: params.integer(value, k) for k in value})
+
+    def keeps(self, p: Payment) -> bool:
+        t = int(p.created_at.timestamp())
+        return (
+            (self.gt is None or t > self.gt) and (self.gte is None or t >= self.gte)
+            and (self.lt is None or t < self.lt) and (self.lte is None or t <= self.lte)
+        )  # fmt: skip
+
+    def past(self, p: Payment) -> bool:
+        """Older than the filter's lower bound: so is every later row (newest first)."""
+        t = int(p.created_at.timestamp())
+        return (self.gt is not None and t <= self.gt) or (self.gte is not None and t < self.gte)
+
+
+def _walk(e: Engine, tenant_id: str, after: Payment | None) -> Iterator[Payment]:
+    """The tenant's payments newest first, after ``after``: at most ``WALK_ROWS_MAX``."""
+    cursor = None if after is None else encode_cursor(after)
+    for _ in range(WALK_ROWS_MAX // _WALK_PAGE):
+        page = e.list_payments(tenant_id, limit=_WALK_PAGE, cursor=cursor)
+        yield from page.data
+        if not page.has_more:
+            return
+        cursor = page.next_cursor
+
+
 def payments(
-    e: Engine, tenant_id: str, limit: int, starting_after: str | None, ending_before: str | None
+    e: Engine,
+    tenant_id: str,
+    limit: int,
+    starting_after: str | None,
+    ending_before: str | None,
+    keep: Callable[[Payment], bool] | None = None,
+    created: Created | None = None,
 ) -> tuple[list[Payment], bool]:
+    """A page of the tenant's payments, newest first, that ``keep`` and ``created`` keep
+    (a full page when there are enough: an empty page with ``has_more`` would stop
+    ``auto_paging_iter``)."""
     if starting_after and ending_before:
         raise ValidationError(
             "starting_after and ending_before exclude each other", "ending_before"
         )
     if ending_before:
-        return _before(e, tenant_id, limit, ids.payment_of(ending_before), ending_before)
-    cursor = None
-    if starting_after:
-        cursor = encode_cursor(e.get_payment(tenant_id, ids.payment_of(starting_after)))
-    page = e.list_payments(tenant_id, limit=limit, cursor=cursor)
-    return page.data, page.has_more
-
-
-def charged(
-    e: Engine, tenant_id: str, limit: int, starting_after: str | None
-) -> tuple[list[Payment], bool]:
-    """Payments that have a charge (``statuses.CHARGED``), a full page of them when there
-    are enough: a page of intents never confirmed would otherwise be an empty page with
-    ``has_more``, on which ``auto_paging_iter`` stops. Reads at most ``WALK_ROWS_MAX``."""
+        pivot = e.get_payment(tenant_id, ids.payment_of(ending_before))
+        newer: list[Payment] = []
+        for p in _walk(e, tenant_id, None):
+            if p.id == pivot.id:
+                return newer[-limit:], len(newer) > limit
+            if _kept(p, keep, created):
+                newer.append(p)
+        raise NotFound("payment_intent", ending_before)
+    after = e.get_payment(tenant_id, ids.payment_of(starting_after)) if starting_after else None
+    if keep is None and created is None:  # the engine's own page
+        page = e.list_payments(tenant_id, limit=limit, cursor=after and encode_cursor(after))
+        return page.data, page.has_more
     found: list[Payment] = []
-    after, read = starting_after, 0
-    while read < WALK_ROWS_MAX:
-        rows, more = payments(e, tenant_id, _WALK_PAGE, after, None)
-        read += len(rows)
-        for p in rows:
-            if p.status in statuses.CHARGED:
-                if len(found) == limit:
-                    return found, True
-                found.append(p)
-        if not more or not rows:
+    for p in _walk(e, tenant_id, after):
+        if created is not None and created.past(p):
             break
-        after = ids.encode("payment_intent", rows[-1].id)
+        if _kept(p, keep, created):
+            if len(found) == limit:
+                return found, True
+            found.append(p)
     return found, False
 
 
-def _before(
-    e: Engine, tenant_id: str, limit: int, payment_id: str, stripe_id: str
-) -> tuple[list[Payment], bool]:
-    newer: list[Payment] = []
-    cursor = None
-    while len(newer) < WALK_ROWS_MAX:
-        page = e.list_payments(tenant_id, limit=_WALK_PAGE, cursor=cursor)
-        for p in page.data:
-            if p.id == payment_id:
-                return newer[-limit:], len(newer) > limit
-            newer.append(p)
-        if not page.has_more:
-            break
-        cursor = page.next_cursor
-    raise NotFound("payment_intent", stripe_id)
+def _kept(p: Payment, keep: Callable[[Payment], bool] | None, created: Created | None) -> bool:
+    return (keep is None or keep(p)) and (created is None or created.keeps(p))
+
+
+def charged(p: Payment) -> bool:
+    """The payment went to the card network: it has a charge."""
+    return p.status in statuses.CHARGED
 
 
 def window(

@@ -4,6 +4,7 @@ authorization expiry on the simulated clock; and the routes in /openapi.json."""
 from __future__ import annotations
 
 import httpx
+import pytest
 import stripe
 
 from server.testing import RunningServer, running_server
@@ -55,3 +56,34 @@ def test_the_v1_routes_and_their_form_bodies_are_in_openapi(server: RunningServe
     assert create["responses"]["402"]["description"].startswith("card_error")
     assert {"/v1/refunds", "/v1/disputes/{dispute}/close", "/v1/events"} <= set(spec["paths"])
     assert not any("webhook_sink" in p or "{path}" in p for p in spec["paths"])
+
+
+def test_lists_filter_by_created_on_the_simulated_clock() -> None:
+    with running_server(clock="simulated", default_fraud_rules=False) as server:
+        client = sdk(server, server.api_key)
+        made = []
+        for _ in range(4):  # one a minute
+            pi = client.v1.payment_intents.create(
+                params={"amount": 500, "currency": "usd", "payment_method": "pm_card_visa",
+                        "confirm": True}
+            )  # fmt: skip
+            made.append(pi)
+            httpx.post(server.url + "/api/admin/clock/advance", json={"seconds": 60},
+                       headers=server.admin).raise_for_status()  # fmt: skip
+        t = [p.created for p in made]
+        listed = client.v1.payment_intents.list
+
+        def ids_of(created: object, **more: object) -> list[str]:
+            return [p.id for p in listed(params={"created": created, **more}).auto_paging_iter()]
+
+        assert ids_of({"gte": t[1]}) == [p.id for p in made[1:]][::-1]
+        assert ids_of({"gt": t[1], "lt": t[3]}) == [made[2].id]
+        assert ids_of({"lte": t[1]}, limit=1) == [made[1].id, made[0].id]
+        assert ids_of(t[2]) == [made[2].id]
+        page = listed(params={"created": {"gte": t[1]}, "limit": 2})
+        assert ([p.id for p in page.data], page.has_more) == ([made[3].id, made[2].id], True)
+        charges = client.v1.charges.list(params={"created": {"lt": t[1]}})
+        assert [c.id for c in charges.data] == [made[0].latest_charge]
+        with pytest.raises(stripe.InvalidRequestError) as exc:
+            listed(params={"created": {"after": t[0]}})
+        assert exc.value.param == "created"
