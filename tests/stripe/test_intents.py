@@ -135,3 +135,11 @@ def test_ids_decode_to_the_engine_payment(server: RunningServer, client: V1, api
         "USD",
         "pending",
     )
+
+
+def test_parameters_not_modelled_are_ignored_on_create_and_refused_on_update(client: V1) -> None:
+    pi = _pi(client, automatic_payment_methods={"enabled": True}, receipt_email="a@b.test")
+    assert pi.status == "requires_payment_method"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.update(pi.id, params={"receipt_email": "c@d.test"})
+    assert exc.value.param == "receipt_email"
