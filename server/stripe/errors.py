@@ -28,6 +28,7 @@ from server.stripe.cards import Card
 log = logging.getLogger("mockpay.server")
 API_VERSION: Final = "2025-03-31.basil"
 INVALID = "invalid_request_error"
+UNEXPECTED = "An unexpected error occurred: it is logged, please retry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,10 @@ class StripeRoute(APIRoute):
                     (".".join(map(str, e["loc"][1:])) or "body", e["msg"]) for e in exc.errors()
                 ]
                 response = error_response(errors.ValidationError(problems))
+            except Exception:  # a bug, not the client's fault: logged, never a traceback out
+                log.exception("unhandled /v1 error")
+                error = {"type": "api_error", "code": None, "message": UNEXPECTED}
+                response = JSONResponse({"error": error}, 500)
             return _stripe_headers(request, response)
 
         return route

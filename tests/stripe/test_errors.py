@@ -129,3 +129,17 @@ def test_a_known_path_with_another_method_is_405(server: RunningServer, api_key:
     )
     assert (answer.status_code, answer.headers["allow"]) == (405, "GET, POST")
     assert answer.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_a_bug_is_stripe_s_api_error_and_logged(
+    server: RunningServer, client: V1, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> dict[str, object]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("server.stripe.intents.views.payment_intent", broken)
+    with pytest.raises(stripe.APIError) as exc:
+        client.v1.payment_intents.create(params={"amount": 100, "currency": "usd"})
+    assert exc.value.http_status == 500
+    assert exc.value.headers["stripe-version"] == stripe.api_version  # the SDK's, echoed
+    assert "a bug" not in str(exc.value.json_body)
