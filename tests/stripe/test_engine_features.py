@@ -87,3 +87,18 @@ def test_lists_filter_by_created_on_the_simulated_clock() -> None:
         with pytest.raises(stripe.InvalidRequestError) as exc:
             listed(params={"created": {"after": t[0]}})
         assert exc.value.param == "created"
+
+
+def test_idempotency_keys_live_24_hours_on_the_simulated_clock() -> None:
+    with running_server(clock="simulated", default_fraud_rules=False) as server:
+        client = sdk(server, server.api_key)
+        params = {"amount": 500, "currency": "usd"}
+        key = {"idempotency_key": "daily"}
+        first = client.v1.payment_intents.create(params=params, options=key)
+        advance = server.url + "/api/admin/clock/advance"
+        httpx.post(advance, json={"seconds": 86400 - 1}, headers=server.admin)
+        with pytest.raises(stripe.IdempotencyError):
+            client.v1.payment_intents.create(params={**params, "amount": 600}, options=key)
+        httpx.post(advance, json={"seconds": 1}, headers=server.admin).raise_for_status()
+        again = client.v1.payment_intents.create(params={**params, "amount": 600}, options=key)
+        assert (again.id != first.id, again.amount) == (True, 600)
