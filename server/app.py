@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from mockpay_core import Engine, SimulatedClock, SystemClock
 from mockpay_core.config import EngineConfig
 from mockpay_core.storage.open import open_store
-from server import errors, logs
+from server import errors, logs, stripe
 from server.calls import EngineCalls
 from server.keycache import KeyCache
 from server.middleware import RequestMiddleware
@@ -141,6 +141,7 @@ def create_app(
     errors.install(app)
     for router in (auth.router, payments.router, webhooks.router, admin.router, export.router):
         app.include_router(router)
+    app.include_router(stripe.router)  # /v1: Stripe's API for its SDKs (docs/stripe.md)
 
     app.add_middleware(RequestMiddleware, body_bytes_max=settings.body_bytes_max)
 

@@ -37,6 +37,8 @@ class RequestMiddleware:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         request_id = headers.get("request-id") or new_request_id()
+        if scope["path"].startswith("/v1/"):  # Stripe's API: Stripe's form, req_...
+            request_id = "req_" + request_id.replace("-", "")
         started, status = time.perf_counter(), 500
         state: dict[str, Any] = scope.setdefault("state", {})
 

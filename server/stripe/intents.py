@@ -1,0 +1,206 @@
+"""/v1/payment_intents: create (``confirm=true``), retrieve, update, confirm, capture,
+cancel, list. Each Stripe request runs one or more engine commands; their idempotency keys
+come from the request's (``params.idempotency_key``), so a replay replays every step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from mockpay_core import Outcome, Payment
+from mockpay_core.domain.states import Status
+from mockpay_core.errors import InvalidTransition, ValidationError
+from server.calls import EngineCalls
+from server.deps import Calls_, Tenant_
+from server.stripe import cards, ids, paging, params, radar, views
+from server.stripe.errors import RESPONSES, CardDeclined, StripeRoute, Unsupported
+from server.stripe.openapi import form
+
+router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
+SINK_PATH = "/v1/mockpay/webhook_sink"
+
+
+def respond(body: dict[str, Any], replayed: bool, status: int = 200) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(body, status, headers=headers)
+
+
+def _sink(request: Request) -> str:
+    """Phase 1 has no webhook endpoints: the engine's events go to this server's own sink
+    (docs/stripe-phase2.md replaces it with the tenant's WebhookEndpoints)."""
+    return str(request.base_url).rstrip("/") + SINK_PATH
+
+
+def _metadata(sent: dict[str, Any], card: cards.Card | None, fp: str) -> dict[str, Any]:
+    user = params.metadata(sent) or {}
+    if any(str(k).startswith(views.HIDDEN_PREFIX) for k in user):
+        raise ValidationError(
+            f"Metadata keys starting {views.HIDDEN_PREFIX} are reserved", "metadata"
+        )
+    hidden = {views.REQUEST_KEY: fp, **({views.PAYMENT_METHOD_KEY: card.name} if card else {})}
+    return {**user, **hidden}
+
+
+@router.post("/payment_intents", summary="Create a PaymentIntent", openapi_extra=form(
+    "amount", "currency", "capture_method", "confirm", "payment_method", "customer",
+    "description", "metadata", "expand", required=("amount", "currency")))  # fmt: skip
+async def create(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
+    sent = await params.of(request)
+    amount = params.integer(sent, "amount", required=True)
+    currency = params.text(sent, "currency", required=True)
+    confirm, expand = params.boolean(sent, "confirm"), params.expand(sent)
+    card = cards.from_params(sent)
+    customer = params.text(sent, "customer")
+    if card is not None and card.kind is cards.Kind.BLOCK:
+        await radar.ensure_rule(request)
+        customer = radar.CUSTOMER
+    assert amount is not None and currency is not None
+    key = params.idempotency_key(request)
+    run = c.engine.prepare_create_payment(
+        t.id, amount=params.major(amount, currency), currency=currency,
+        webhook_url=_sink(request), idempotency_key=key,
+        capture_method=params.text(sent, "capture_method") or "automatic",
+        customer=customer, description=params.text(sent, "description"),
+        metadata=_metadata(sent, card, params.fingerprint(sent)),
+    )  # fmt: skip
+    out = await c.write(lambda _: run(), t.id)
+    p, replayed = out.value, out.replayed
+    if confirm:
+        p, replayed = await _confirm(c, t.id, p, card, params.step_key(key, "confirm"), replayed)
+    return respond(views.payment_intent(p, expand), replayed)
+
+
+async def _confirm(
+    c: EngineCalls,
+    tenant_id: str,
+    p: Payment,
+    card: cards.Card | None,
+    key: str,
+    replayed: bool = False,
+) -> tuple[Payment, bool]:
+    """Play the card's outcome on a pending payment: success (or an authorization), a
+    decline (402, the intent in requires_payment_method), or success and a dispute.
+    ``replayed``: the payment itself came from a replay (a create's)."""
+    if card is None:
+        raise InvalidTransition(p.status.value, "confirm", (
+            "You cannot confirm this PaymentIntent because it's missing a payment method."
+            " To confirm it, pass payment_method."))  # fmt: skip
+    if p.status is Status.FLAGGED:  # held for review: processing, as Radar's reviews are
+        return p, replayed
+    if p.status is Status.FAILED and p.failure_code == "fraud_blocked":
+        blocked = CardDeclined(card, views.payment_intent(p))
+        blocked.replayed = replayed
+        raise blocked
+    declines = card.kind in (cards.Kind.DECLINE, cards.Kind.BLOCK)
+    failure = card.engine_failure_code if card.kind is cards.Kind.DECLINE else "card_declined"
+    out: Outcome[Payment] = await c.write(
+        lambda e: e.simulate(
+            tenant_id, p.id, "failed" if declines else "success",
+            failure_code=failure if declines else None, idempotency_key=key,
+        ), tenant_id,
+    )  # fmt: skip
+    p = out.value
+    if p.status is Status.FAILED:
+        exc = CardDeclined(card, views.payment_intent(p))
+        exc.replayed = out.replayed
+        raise exc
+    return await _maybe_dispute(c, tenant_id, p, card, key), out.replayed
+
+
+async def _maybe_dispute(
+    c: EngineCalls, tenant_id: str, p: Payment, card: cards.Card | None, key: str
+) -> Payment:
+    """``pm_card_createDispute``: once captured, the cardholder disputes the whole charge."""
+    if card is None or card.kind is not cards.Kind.DISPUTE or p.status is not Status.SUCCESS:
+        return p
+    out = await c.write(
+        lambda e: e.open_dispute(
+            tenant_id, p.id, reason="fraudulent", idempotency_key=params.step_key(key, "dispute")
+        ), tenant_id,
+    )  # fmt: skip
+    return out.value.payment
+
+
+async def _payment(c: EngineCalls, tenant_id: str, stripe_id: str) -> Payment:
+    payment_id = ids.decode("payment_intent", stripe_id)[0]
+    return await c.read(lambda e: e.get_payment(tenant_id, payment_id))
+
+
+@router.get("/payment_intents/{intent}", summary="Retrieve a PaymentIntent")
+async def retrieve(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
+    expand = params.expand(await params.of(request))
+    return respond(views.payment_intent(await _payment(c, t.id, intent), expand), False)
+
+
+@router.post("/payment_intents/{intent}", summary="Update a PaymentIntent",
+             openapi_extra=form("metadata", "description", "expand"))  # fmt: skip
+async def update(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
+    sent = await params.of(request)
+    changed = sorted(name for name in sent if name != "expand")
+    p = await _payment(c, t.id, intent)
+    if changed:
+        raise Unsupported(
+            f"Updating {changed[0]} is not supported yet: the engine cannot change a payment's"
+            " fields without a storage change (docs/stripe-phase2.md)", changed[0],
+        )  # fmt: skip
+    return respond(views.payment_intent(p, params.expand(sent)), False)
+
+
+@router.post("/payment_intents/{intent}/confirm", summary="Confirm a PaymentIntent",
+             openapi_extra=form("payment_method", "expand"))  # fmt: skip
+async def confirm(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
+    sent = await params.of(request)
+    p = await _payment(c, t.id, intent)
+    card = cards.from_params(sent) or views.card_of(p)
+    p, replayed = await _confirm(c, t.id, p, card, params.idempotency_key(request))
+    return respond(views.payment_intent(p, params.expand(sent)), replayed)
+
+
+@router.post("/payment_intents/{intent}/capture", summary="Capture a PaymentIntent",
+             openapi_extra=form("amount_to_capture", "expand"))  # fmt: skip
+async def capture(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
+    sent = await params.of(request)
+    p = await _payment(c, t.id, intent)
+    amount = params.integer(sent, "amount_to_capture")
+    shown = None if amount is None else params.major(amount, p.currency, "amount_to_capture")
+    key = params.idempotency_key(request)
+    out = await c.write(lambda e: e.capture(t.id, p.id, amount=shown, idempotency_key=key), t.id)
+    p = await _maybe_dispute(c, t.id, out.value, views.card_of(out.value), key)
+    return respond(views.payment_intent(p, params.expand(sent)), out.replayed)
+
+
+@router.post("/payment_intents/{intent}/cancel", summary="Cancel a PaymentIntent",
+             openapi_extra=form("cancellation_reason", "expand"))  # fmt: skip
+async def cancel(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
+    sent = await params.of(request)
+    payment_id = ids.decode("payment_intent", intent)[0]
+    reason = params.text(sent, "cancellation_reason")
+    key = params.idempotency_key(request)
+    out = await c.write(
+        lambda e: e.cancel(t.id, payment_id, reason=reason, idempotency_key=key), t.id
+    )
+    body = views.payment_intent(out.value, params.expand(sent), cancellation_reason=reason)
+    return respond(body, out.replayed)
+
+
+@router.get("/payment_intents", summary="List PaymentIntents, newest first")
+async def list_intents(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
+    sent = await params.of(request)
+    n, after, before = (
+        params.limit(sent),
+        params.text(sent, "starting_after"),
+        params.text(sent, "ending_before"),
+    )
+    created = paging.Created.of(sent)
+    rows, more = await c.read(lambda e: paging.payments(e, t.id, n, after, before, None, created))
+    expand = {x.removeprefix("data.") for x in params.expand(sent)}
+    data = [views.payment_intent(p, expand) for p in rows]
+    return respond(views.page(data, more, "/v1/payment_intents"), False)
+
+
+@router.post(SINK_PATH.removeprefix("/v1"), include_in_schema=False)
+async def webhook_sink() -> JSONResponse:
+    """Where phase 1 sends the engine's webhooks for Stripe-made payments: accepted, dropped."""
+    return JSONResponse({"received": True})

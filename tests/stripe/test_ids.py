@@ -1,0 +1,39 @@
+"""Prefixed ids are a reversible mapping of ours, and nothing else decodes."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockpay_core import SeededIds
+from mockpay_core.errors import NotFound
+from server.stripe import ids
+
+_ids = SeededIds(3)
+P, R = _ids.uuid(), _ids.uuid()
+
+
+def test_each_kind_round_trips() -> None:
+    assert ids.decode("payment_intent", ids.encode("payment_intent", P)) == (P,)
+    assert ids.decode("charge", ids.encode("charge", P)) == (P,)
+    for kind in ("refund", "dispute", "event"):
+        stripe_id = ids.encode(kind, P, R)
+        assert stripe_id.startswith(ids.PREFIXES[kind] + "_")
+        assert ids.decode(kind, stripe_id) == (P, R)
+    assert ids.payment_of(ids.encode("charge", P)) == P
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "pi_",
+        "pi_123",
+        ids.encode("charge", P),  # another kind's prefix
+        ids.encode("payment_intent", P) + "00",
+        ids.encode("payment_intent", P).upper(),
+        "pi_" + "g" * 32,
+    ],
+)
+def test_anything_else_is_resource_missing(bad: str) -> None:
+    with pytest.raises(NotFound):
+        ids.decode("payment_intent", bad)
