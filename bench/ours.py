@@ -6,6 +6,7 @@ database (an SQLite file or a ``postgresql://...?schema=`` URL) and the listed t
 """
 
 import contextlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -206,3 +207,25 @@ def versions() -> str:
 
 def load_average() -> str:
     return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
+
+
+def check_endpoints(b: Bench) -> None:
+    """One request of each kind, untimed: exit unless each answers as the runs expect."""
+    import httpx
+
+    tenant = register(b.ours.url, "bench-check")
+    auth = {"Authorization": f"Bearer {tenant.api_key}"}
+    body, key = json.loads(b.wrk.body), {"Idempotency-Key": "check"}
+    with httpx.Client(trust_env=False, timeout=10) as c:
+        first = c.post(b.create_url(), json=body, headers={**auth, **key})
+        again = c.post(b.create_url(), json=body, headers={**auth, **key})
+        page = c.get(b.list_url(), headers={"Authorization": f"Bearer {b.listed.api_key}"})
+        bare = c.post(f"{b.bare.url}/payments", json=body, headers=key)
+        bare_page = c.get(f"{b.bare.url}/payments?limit={PAGE}")
+    for r, status in [(first, 201), (again, 201), (page, 200), (bare, 201), (bare_page, 200)]:
+        if r.status_code != status:
+            sys.exit(f"{r.request.method} {r.request.url} answered {r.status_code}: {r.text}")
+    if again.headers.get("Idempotent-Replayed") != "true":
+        sys.exit("the second POST with one Idempotency-Key was not a replay")
+    if len(page.json()["data"]) != PAGE or len(bare_page.json()["data"]) != PAGE:
+        sys.exit(f"pages of {PAGE} expected: {page.text[:200]} / {bare_page.text[:200]}")

@@ -108,8 +108,8 @@ def describe(f: Figure) -> str:
     return (
         f"{f.label}, {f.connections:>3} conn: {f.rate:7,.0f} creates/s  ratio {f.ratio:.3f}"
         f" (bare {f.bare_rate:,.0f})  p50 {f.p50_ms:.1f}  p99 {f.p99_ms:.1f} ms"
-        f"  errors {f.errors:,}  CPU/create: server {_ms(f.cpu_ms)} ms,"
-        f" PostgreSQL {_ms(f.db_cpu_ms)} ms"
+        f"  errors {f.errors:,}  CPU/create: server {_ms(f.cpu_ms)} ms"
+        + ("" if f.db_cpu_ms is None else f", PostgreSQL {f.db_cpu_ms:.2f} ms")
     )
 
 

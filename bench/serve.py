@@ -52,6 +52,7 @@ import time
 from collections.abc import Callable
 
 import bare
+from flags import parse_args
 from ours import (
     AMOUNT,
     CURRENCY,
@@ -59,12 +60,12 @@ from ours import (
     WARMUP_S,
     Bench,
     Figures,
+    check_endpoints,
     load_average,
     make_listed_tenant,
     ours_argv,
     ours_env,
     receiver_argv,
-    register,
     versions,
 )
 from spy import profile_create
@@ -171,89 +172,11 @@ def print_targets(figures: Figures, connections: list[int], tag: str) -> None:
 # Setting up
 
 
-def check_endpoints(b: Bench) -> None:
-    """One request of each kind, untimed: exit unless each answers as the runs expect."""
-    import httpx
-
-    tenant = register(b.ours.url, "bench-check")
-    auth = {"Authorization": f"Bearer {tenant.api_key}"}
-    body, key = json.loads(b.wrk.body), {"Idempotency-Key": "check"}
-    with httpx.Client(trust_env=False, timeout=10) as c:
-        first = c.post(b.create_url(), json=body, headers={**auth, **key})
-        again = c.post(b.create_url(), json=body, headers={**auth, **key})
-        page = c.get(b.list_url(), headers={"Authorization": f"Bearer {b.listed.api_key}"})
-        bare = c.post(f"{b.bare.url}/payments", json=body, headers=key)
-        bare_page = c.get(f"{b.bare.url}/payments?limit={PAGE}")
-    for r, status in [(first, 201), (again, 201), (page, 200), (bare, 201), (bare_page, 200)]:
-        if r.status_code != status:
-            sys.exit(f"{r.request.method} {r.request.url} answered {r.status_code}: {r.text}")
-    if again.headers.get("Idempotent-Replayed") != "true":
-        sys.exit("the second POST with one Idempotency-Key was not a replay")
-    if len(page.json()["data"]) != PAGE or len(bare_page.json()["data"]) != PAGE:
-        sys.exit(f"pages of {PAGE} expected: {page.text[:200]} / {bare_page.text[:200]}")
-
-
 def warm_up(b: Bench) -> None:
     b.bare_create(8, WARMUP_S)
     b.bare_list(8, WARMUP_S)
     b.create_unique(8, WARMUP_S)
     b.ours_list(8, WARMUP_S)
-
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=20, help="seconds per figure")
-    parser.add_argument(
-        "--connections",
-        type=lambda text: sorted({int(c) for c in text.split(",") if c}),
-        default=[8, 64],
-        help="comma-separated connection counts (default 8,64)",
-    )
-    parser.add_argument(
-        "--workers", type=int, default=0,
-        help="then also `mockpay serve --workers N`: creates and lists (default 0: not run)",
-    )  # fmt: skip
-    parser.add_argument("--profile", action="store_true", help="also py-spy one create run")
-    parser.add_argument(
-        "--rounds", type=int,
-        help="then bare and ours creates alternated this many times at the fewest"
-        " connections (ours: the --workers server if any), and their median ratio (default 1;"
-        " with --db postgres: every figure, default 3)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--db", choices=("sqlite", "postgres"), default="sqlite",
-        help="postgres: creates on PostgreSQL by server and tenant count, next to bare and"
-        " SQLite in the same run, and the targets of issue 15",
-    )  # fmt: skip
-    parser.add_argument(
-        "--servers",
-        type=lambda text: sorted({int(c) for c in text.split(",") if c}),
-        default=[1, 2, 4],
-        help="with --db postgres: server process counts (default 1,2,4)",
-    )
-    parser.add_argument(
-        "--tenants",
-        type=lambda text: sorted({int(c) for c in text.split(",") if c}),
-        default=[1, 20],
-        help="with --db postgres: tenant counts, each request from a random one (default 1,20)",
-    )
-    parser.add_argument(
-        "--postgres-url",
-        help="with --db postgres (default: env MOCKPAY_TEST_POSTGRES_URL, else"
-        " postgresql://postgres@127.0.0.1:5432/test); its schema bench_serve is dropped",
-    )
-    args = parser.parse_args()
-    if args.rounds is None:
-        args.rounds = 3 if args.db == "postgres" else 1
-    ok = 1 <= args.duration <= 600 and args.connections and args.workers in (0, *range(2, 17))
-    ok = ok and 1 <= args.rounds <= 20 and bool(args.servers) and bool(args.tenants)
-    ok = ok and all(1 <= n <= 16 for n in args.servers) and all(1 <= n <= 100 for n in args.tenants)
-    if not (ok and all(1 <= c <= 1024 for c in args.connections)):
-        parser.error(
-            "--duration is 1..600, --connections 1..1024 each, --workers 0 or 2..16,"
-            " --rounds 1..20, --servers 1..16 each, --tenants 1..100 each"
-        )
-    return args
 
 
 def run(args: argparse.Namespace, tmp: str) -> None:
@@ -328,7 +251,7 @@ def run_workers(
 
 
 def main() -> None:
-    args = parse_args()
+    args = parse_args(__doc__.splitlines()[0])
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk (Debian, Ubuntu) or brew install wrk")
     print(versions(), flush=True)
