@@ -126,7 +126,7 @@ class Bench:
     receiver: str  # the webhook receiver's base URL
     db: str  # ours' database: a file, or a postgresql://...?schema= URL
     listed: Tenant
-    backends: Callable[[], dict[int, int] | None] | None = None  # procs.backend_ticks of db
+    backends: Callable[[], dict[int, int] | None] | None = None  # CPU ticks of its backends, by pid
 
     def create_url(self) -> str:
         return f"{self.ours.url}/api/payments"

@@ -8,9 +8,10 @@ and tenant count, ``--rounds`` times a bare create run then ours, POST /api/paym
 new Idempotency-Key per request, each request from a random one of the fresh tenants. Each
 run is checked against the database (every 201 is one payment, summed over the tenants).
 Printed per figure (medians of the rounds): creates/s, p50, p99, errors, ratio to bare, the
-server's CPU per create (all its processes) and the PostgreSQL backends' (their processes on
-this machine serving the database's user and name, from /proc: other sessions on the same
-database count too). Then issue 15's targets, PASS or FAIL (bench/targets.py).
+server's CPU per create (all its processes) and the PostgreSQL backends' (the processes of
+the connections whose application_name is the server's, ``mockpay-bench``, found in
+pg_stat_activity: other sessions on the same database do not count). Then issue 15's
+targets, PASS or FAIL (bench/targets.py).
 """
 
 import functools
@@ -33,13 +34,14 @@ from ours import (
     ours_env,
     receiver_argv,
 )  # fmt: skip
-from procs import backend_ticks
+from procs import ticks_of
 from targets import Figure, judge, summarize
 from wrk import LUA, Wrk
 
 from server.testing import ServedProcess, serving
 
 SCHEMA = "bench_serve"
+APP_NAME = "mockpay-bench"  # the servers' connections, told apart in pg_stat_activity
 SQLITE_SERVERS = (1, 2)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -51,18 +53,29 @@ def postgres_url(given: str | None) -> str:
     return url
 
 
-def drop_schema(url: str) -> tuple[str, str]:
-    """Drop the bench's schema; the (user, database) whose backends serve ``url``."""
+def drop_schema(url: str) -> None:
+    """Drop the bench's schema (and all in it)."""
     import psycopg
 
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")  # type: ignore[arg-type]
-            row = conn.execute("SELECT current_user, current_database()").fetchone()
     except psycopg.Error as exc:
         sys.exit(f"PostgreSQL unreachable at {url}: {exc}")
-    assert row is not None
-    return str(row[0]), str(row[1])
+
+
+@contextmanager
+def backends(url: str) -> Iterator[Callable[[], dict[int, int] | None]]:
+    """A function giving the CPU ticks of the backends serving the servers' connections."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        query = "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
+
+        def ticks() -> dict[int, int] | None:
+            return ticks_of(int(row[0]) for row in conn.execute(query, (APP_NAME,)))
+
+        yield ticks
 
 
 @contextmanager
@@ -72,7 +85,7 @@ def server(
     """``mockpay serve --workers servers`` on a fresh database; it and the database."""
     if db == "postgres":
         drop_schema(url)
-        database = f"{url}?schema={SCHEMA}"
+        database = f"{url}{'&' if '?' in url else '?'}schema={SCHEMA}&application_name={APP_NAME}"
     else:
         database = path(f"sqlite-{servers}.db")
     log = path(f"{db}-{servers}.log")
@@ -132,12 +145,13 @@ def run_postgres(args: Any, tmp: str) -> None:
     with open(path("bench.lua"), "w", encoding="utf-8") as f:
         f.write(LUA)
     url = postgres_url(args.postgres_url)
-    user, database = drop_schema(url)
+    drop_schema(url)
     bare.make_bare_db(path("bare.db"))
     settings = [("sqlite", n) for n in SQLITE_SERVERS] + [("postgres", n) for n in args.servers]
     figures: list[Figure] = []
     try:
         with (
+            backends(url) as backend_ticks,
             serving(receiver_argv(), path("receiver.log")) as receiver,
             serving(bare.argv(path("bare.db")), path("bare.log")) as bare_server,
         ):
@@ -145,16 +159,15 @@ def run_postgres(args: Any, tmp: str) -> None:
             wrk = Wrk(path("bench.lua"), json.dumps(body), args.duration)
             print(
                 f"bare: uvicorn (1 process); ours: mockpay serve; PostgreSQL at {url},"
-                f" backends of {user} on {database}; {args.duration} s per run;"
+                f" {args.duration} s per run;"
                 f" load average {load_average()}",
                 flush=True,
             )
             for db, servers in settings:
                 with server(db, servers, url, path) as (ours, db_url):
-                    backends = functools.partial(backend_ticks, user, database)
                     bench = Bench(
                         wrk, ours, bare_server, receiver.url, db_url, Tenant("", ""),
-                        backends if db == "postgres" else None,
+                        backend_ticks if db == "postgres" else None,
                     )  # fmt: skip
                     bench.bare_create(8, WARMUP_S)
                     bench.create_unique(8, WARMUP_S)

@@ -5,6 +5,7 @@ Starting and stopping servers is ``server.testing``'s (``serving``, ``stop_proce
 
 import contextlib
 import os
+from collections.abc import Iterable
 
 
 def _ticks(pid: int) -> int:
@@ -29,34 +30,21 @@ def cpu_s(pid: int) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def is_backend(cmdline: str, user: str, database: str) -> bool:
-    """Whether a process's command line is a PostgreSQL backend of ``user`` on ``database``:
-    ``postgres: [cluster: ]user database host(port) state`` (the server sets its title)."""
-    if not cmdline.startswith("postgres:"):
-        return False
-    words = cmdline.replace(":", " ").split()
-    return any(words[i : i + 2] == [user, database] for i in range(1, len(words) - 1))
-
-
-def backend_ticks(user: str, database: str) -> dict[int, int] | None:
-    """CPU ticks so far of each PostgreSQL backend process serving ``user`` on ``database``
-    on this machine, by pid (None without /proc)."""
+def ticks_of(pids: Iterable[int]) -> dict[int, int] | None:
+    """CPU ticks so far of each of ``pids`` that still runs, by pid (None without /proc):
+    e.g. the PostgreSQL backends serving a server, by their pids in pg_stat_activity."""
     if not os.path.exists("/proc/self/stat"):
         return None
     found = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    for pid in pids:
         with contextlib.suppress(OSError, IndexError, ValueError):
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-            if is_backend(cmdline, user, database):
-                found[int(name)] = _ticks(int(name))
+            found[pid] = _ticks(pid)
     return found
 
 
 def backend_cpu_s(before: dict[int, int], after: dict[int, int]) -> float:
-    """CPU seconds the backends spent between two ``backend_ticks``: a backend that started
-    in between counts whole, one that ended in between is lost (the servers keep a pool)."""
+    """CPU seconds spent between two ``ticks_of`` a changing set of processes: one that
+    started in between counts whole, one that ended in between is lost (as a pooled
+    database connection's backend seldom does)."""
     ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
     return ticks / os.sysconf("SC_CLK_TCK")

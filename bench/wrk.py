@@ -149,7 +149,7 @@ class Wrk:
         backends: Callable[[], dict[int, int] | None] | None = None,
     ) -> Load:  # fmt: skip
         """``mode``: unique (a new Idempotency-Key per POST), same (one key) or get;
-        ``backends``: ``procs.backend_ticks`` of the database, for its CPU per request."""
+        ``backends``: CPU ticks of the database backends serving it (``procs.ticks_of``)."""
         seconds = duration_s or self.duration_s
         argv = [
             "wrk", "-t", str(min(WRK_THREADS, connections)), "-c", str(connections),

@@ -57,16 +57,13 @@ def test_the_lua_script_picks_a_random_api_key_per_request_when_given_several() 
     assert request.index("math.random") < request.index("return wrk.format()")
 
 
-def test_backends_are_recognised_by_user_and_database() -> None:
-    assert procs.is_backend(
-        "postgres: 15/main: postgres test 127.0.0.1(5432) idle", "postgres", "test"
-    )
-    assert procs.is_backend("postgres: bench shop [local] INSERT", "bench", "shop")
-    assert not procs.is_backend(
-        "postgres: 15/main: postgres other 127.0.0.1(1) idle", "postgres", "test"
-    )
-    assert not procs.is_backend("postgres: 15/main: walwriter", "postgres", "test")
-    assert not procs.is_backend("python -m postgres test", "postgres", "test")
+def test_ticks_of_skips_processes_that_are_gone() -> None:
+    if procs.ticks_of([]) is None:
+        pytest.skip("no /proc")
+    gone = start_process([sys.executable, "-c", "pass"])
+    gone.wait()
+    found = procs.ticks_of([os.getpid(), gone.pid])
+    assert found is not None and list(found) == [os.getpid()]
 
 
 def test_backend_cpu_counts_new_backends_whole_and_survivors_by_difference() -> None:
