@@ -26,10 +26,8 @@ import json
 import os
 import pstats
 import shutil
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,10 +38,10 @@ from itertools import count
 from typing import Any, cast
 
 import httpx
-from procs import stop
 
 from mockpay_core import Engine, EngineConfig
 from mockpay_core.config import DeliveryConfig
+from server.testing import serving
 
 HOST = "127.0.0.1"
 HOOK_PATH = "/hooks"
@@ -93,41 +91,17 @@ def http_implementation() -> str:
     return "httptools" if importlib.util.find_spec("httptools") else "h11"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def wait_accepting(proc: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"the receiver exited with code {proc.returncode} before accepting")
-        try:
-            with socket.create_connection((HOST, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"the receiver did not accept connections on {HOST}:{port} within {READY_TIMEOUT_S} s")
-
-
 @contextmanager
 def receiver_process() -> Iterator[str]:
     """uvicorn serving ``receiver`` on a free loopback port; its base URL. Always stopped."""
-    port = free_port()
     argv = [
         sys.executable, "-m", "uvicorn", "webhooks:receiver",
         "--app-dir", os.path.dirname(os.path.abspath(__file__)),
-        "--host", HOST, "--port", str(port), "--http", http_implementation(),
+        "--host", HOST, "--http", http_implementation(),
         "--log-level", "warning", "--no-access-log", "--lifespan", "off",
     ]  # fmt: skip
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
-    try:
-        wait_accepting(proc, port)
-        yield f"http://{HOST}:{port}"
-    finally:
-        stop(proc, STOP_TIMEOUT_S)
+    with serving(argv, timeout_s=READY_TIMEOUT_S, stop_timeout_s=STOP_TIMEOUT_S) as served:
+        yield served.url
 
 
 def posts_received(base: str) -> int:

@@ -8,15 +8,23 @@ def test_checkout(mockpay_server):
 # no sockets at all: an httpx client wired to the app
 async with asgi_client() as client:
     r = await client.get("/health")
+
+# a real `mockpay serve` process (or any server that takes --port), always stopped
+with serving(mockpay_argv("serve", "--db", "t.db"), log="serve.log") as served:
+    r = httpx.get(f"{served.url}/health")
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +38,8 @@ from server.app import create_app
 from server.settings import Settings
 
 STARTUP_S_MAX = 20.0
+STOP_S_MAX = 10.0
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -50,17 +60,119 @@ class RunningServer:
         return {"Authorization": f"Bearer {self.admin_token}"}
 
 
-def _free_port() -> int:
+class ProcessNotReady(RuntimeError):
+    """A started server process exited, or did not accept connections in time."""
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A TCP port on ``host`` that nothing listens on now (the OS's pick)."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+_free_port = free_port
+
+
+def wait_accepting(
+    proc: subprocess.Popen[bytes],
+    port: int,
+    *,
+    host: str = LOOPBACK,
+    timeout_s: float = STARTUP_S_MAX,
+    log: str | None = None,
+) -> None:
+    """Return once ``host:port`` accepts a TCP connection; ``ProcessNotReady`` if ``proc``
+    exits first or ``timeout_s`` passes (naming ``log``, where its output went)."""
+    see = f"; see {log}" if log else ""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ProcessNotReady(f"{proc.args!r} exited with code {proc.returncode}{see}")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise ProcessNotReady(f"{proc.args!r} did not accept on {host}:{port} in {timeout_s} s{see}")
+
+
+def start_process(
+    argv: Sequence[str], log: str | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``argv`` in a session (process group) of its own, stdout and stderr to the file
+    ``log`` (discarded if None), so that ``stop_process`` reaches its children too."""
+    environment = None if env is None else dict(env)
+    with open(log or os.devnull, "wb") as out:
+        return subprocess.Popen(
+            list(argv), stdout=out, stderr=subprocess.STDOUT, env=environment,
+            start_new_session=True,
+        )  # fmt: skip
+
+
+def stop_process(
+    proc: subprocess.Popen[bytes], timeout_s: float = STOP_S_MAX, sig: int = signal.SIGTERM
+) -> None:
+    """``sig`` to the process group of ``proc`` (started by ``start_process``), SIGKILL if
+    it still runs after ``timeout_s``; returns once it has exited."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout_s)
+    except ProcessLookupError:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@dataclass(frozen=True)
+class ServedProcess:
+    """A server process started by ``serving``: its base URL, port and process."""
+
+    url: str
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+
+def mockpay_argv(*args: str) -> list[str]:
+    """The ``mockpay`` command of this Python environment with ``args``."""
+    return [sys.executable, "-m", "mockpay_core.cli", *args]
+
+
+@contextmanager
+def serving(
+    argv: Sequence[str],
+    log: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    port_flag: str | None = "--port",
+    timeout_s: float = STARTUP_S_MAX,
+    stop_timeout_s: float = STOP_S_MAX,
+) -> Iterator[ServedProcess]:
+    """``argv`` plus ``port_flag <a free port>`` (the port alone if ``port_flag`` is None),
+    output to ``log``, once it accepts connections on 127.0.0.1; stopped (its whole process
+    group) on leaving, always."""
+    port = free_port()
+    flag = [] if port_flag is None else [port_flag]
+    proc = start_process([*argv, *flag, str(port)], log, env)
+    try:
+        wait_accepting(proc, port, timeout_s=timeout_s, log=log)
+        yield ServedProcess(f"http://{LOOPBACK}:{port}", port, proc)
+    finally:
+        stop_process(proc, stop_timeout_s)
 
 
 @contextmanager
 def running_server(**settings: Any) -> Iterator[RunningServer]:
     """A server on 127.0.0.1 and a free port, on a temporary database, with one tenant."""
     with tempfile.TemporaryDirectory() as tmp:
-        config = Settings(**{"db": str(Path(tmp) / "mockpay.db"), "port": _free_port(), **settings})
+        config = Settings(**{"db": str(Path(tmp) / "mockpay.db"), "port": free_port(), **settings})
         app = create_app(config)
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=config.port, log_level="error")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,16 +19,11 @@ import httpx
 import psycopg
 
 from mockpay_core.storage.postgres.store import split_schema
+from server.testing import free_port, mockpay_argv, start_process, stop_process, wait_accepting
 
 ADMIN = "scaleout-admin-token-0123456789"
 START_S_MAX = 60
 RETRY_STATUSES = frozenset({409, 502, 503})  # 409 only for idempotency_key_in_use
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -45,29 +38,17 @@ class Server:
 
     def start(self) -> None:
         env = {**os.environ, "MOCKPAY_ADMIN_TOKEN": ADMIN, "MOCKPAY_DELIVER_WEBHOOKS": "false"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mockpay_core.cli", "serve", "--db", self.db,
-             "--port", str(self.port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
+        argv = mockpay_argv("serve", "--db", self.db, "--port", str(self.port))
+        self.proc = start_process(argv, env=env)
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_S_MAX
-        while True:
-            assert self.proc is not None and self.proc.poll() is None, "the server died"
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
+        assert self.proc is not None, "the server was not started"
+        wait_accepting(self.proc, self.port, timeout_s=START_S_MAX)
+        assert httpx.get(f"{self.url}/health", timeout=2).status_code == 200
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(timeout=20)
+        if self.proc is not None:
+            stop_process(self.proc, timeout_s=20, sig=sig)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -80,20 +61,11 @@ def connect(db: str) -> psycopg.Connection[tuple[Any, ...]]:
 
 
 def start_worker(db: str, *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "mockpay_core.cli", "worker", "--db", db, *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    return start_process(mockpay_argv("worker", "--db", db, *extra))
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+    stop_process(proc, timeout_s=15)
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import uvicorn
 
 from server import create_app
 from server.settings import Settings
+from server.testing import free_port
 
 ADMIN = "admin-token-for-tests-0123456789"
 HOOK = "http://127.0.0.1:9/hooks"
@@ -35,10 +35,7 @@ class Live:
         return {"Authorization": f"Bearer {r.json()['api_key']}"}, r.json()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_free_port = free_port
 
 
 def serve(settings: Settings) -> Iterator[Live]:
