@@ -84,7 +84,7 @@ def payments(db: str, tenant_ids: Sequence[str]) -> Counter[tuple[str, str]]:
     if db.startswith(("postgresql://", "postgres://")):
         import psycopg
 
-        from mockpay_core.storage.postgres.store import split_schema
+        from mockpay_core.storage.open import split_schema
 
         url, schema = split_schema(db)
         with psycopg.connect(url, options=f"-c search_path={schema}") as pg:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from mockpay_core.storage.postgres.store import split_schema
+from mockpay_core.storage.open import split_schema
 from server.testing import free_port, mockpay_argv, start_process, stop_process, wait_accepting
 
 ADMIN = "scaleout-admin-token-0123456789"
