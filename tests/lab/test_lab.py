@@ -12,7 +12,7 @@ from mockpay_core.config import EngineConfig
 from mockpay_core.domain.fraud import RuleSpec
 from mockpay_core.domain.states import TRANSITIONS
 from mockpay_core.errors import AuditImmutable
-from mockpay_core.lab import audit, diagram, fraud, idempotency, runs, scale, signatures, webhooks
+from mockpay_core.lab import audit, diagram, fraud, idempotency, runs, scale, webhooks
 
 HOOK = "http://127.0.0.1:4000/hooks"
 
@@ -102,17 +102,6 @@ def test_audit_attacker_tools() -> None:
     assert e.verify_audit(t).broken_seq == 2
     assert audit.rechain(e, t) == 5
     assert e.verify_audit(t).ok and audit.head(e, t) != head
-
-
-def test_a_naive_comparison_leaks_the_signature_and_compare_digest_does_not() -> None:
-    secret = b"3f9a0c1d"
-    assert signatures.naive_equal(secret, b"3f9a0000") == (False, 6)
-    assert signatures.naive_equal(secret, secret) == (True, 8)
-    found, guesses = signatures.guess_by_leak(len(secret), signatures.naive_oracle(secret))
-    assert found == secret and guesses == 16 * 7 + 14  # "d" is the 14th hex digit
-    blind, _ = signatures.guess_by_leak(len(secret), signatures.constant_time_oracle(secret))
-    assert blind == b"00000000"
-    assert signatures.constant_time_oracle(secret)(secret) == (True, 8)
 
 
 def test_fraud_replay_and_score(tmp_path: Path) -> None:
