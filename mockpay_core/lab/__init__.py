@@ -6,6 +6,8 @@
 - ``fraud``: labelled traffic replayed against candidate rules, scored;
 - ``webhooks``: attempts, latency and dead-letter depth of a run, and replaying its DLQ;
 - ``audit``: an attacker's tools against the audit log (for the tampering notebook);
-- ``signatures``: what a non-constant-time comparison leaks;
+- ``signatures``: a timing attack on a signature check, on a simulated receiver clock;
+- ``check``: the "Try this" checks (right or not yet, and why);
+- ``show``: Markdown and Mermaid that display rendered;
 - ``scale``: a lean bulk run of many payments, and timing queries.
 """

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from mockpay_core.errors import ValidationError
+
 Compare = Callable[[bytes, bytes], tuple[bool, int]]
 Oracle = Callable[[bytes], tuple[bool, float]]
 
@@ -101,9 +103,9 @@ def position_times(
     """Each candidate for the byte after ``known`` (a filler after it up to ``length``),
     sent ``repeats`` times in turn: (the byte, accepted?, the ``quantile`` of its times)."""
     if not 1 <= repeats <= REPEATS_MAX:
-        raise ValueError(f"repeats must be 1..{REPEATS_MAX}")
+        raise ValidationError(f"must be 1..{REPEATS_MAX}", "repeats")
     if not 0 <= quantile <= 1:
-        raise ValueError("quantile must be between 0 and 1")
+        raise ValidationError("must be between 0 and 1", "quantile")
     filler = bytes([alphabet[0]]) * (length - len(known) - 1)
     for c in alphabet:
         yield (c, *measure(oracle, known + bytes([c]) + filler, repeats, quantile))

@@ -9,10 +9,9 @@ import pytest
 
 from mockpay_core import Engine, SeededIds, SimulatedClock
 from mockpay_core.config import EngineConfig
-from mockpay_core.domain.fraud import RuleSpec
 from mockpay_core.domain.states import TRANSITIONS
 from mockpay_core.errors import AuditImmutable
-from mockpay_core.lab import audit, diagram, fraud, idempotency, runs, scale, webhooks
+from mockpay_core.lab import audit, diagram, idempotency, runs, scale, webhooks
 
 HOOK = "http://127.0.0.1:4000/hooks"
 
@@ -102,20 +101,6 @@ def test_audit_attacker_tools() -> None:
     assert e.verify_audit(t).broken_seq == 2
     assert audit.rechain(e, t) == 5
     assert e.verify_audit(t).ok and audit.head(e, t) != head
-
-
-def test_fraud_replay_and_score(tmp_path: Path) -> None:
-    run = runs.play("04-card-testing.yaml", tmp_path, engine={"fraud_rules": []},
-                    expectations=[]).run_dir  # fmt: skip
-    traffic = fraud.traffic(run).filter(pl.col("label").is_in(["testing", "shoppers"]))
-    velocity = RuleSpec(name="v", rule_type="velocity", scope="customer", threshold=5,
-                        window_secs=60)  # fmt: skip
-    decided = fraud.replay(traffic, [velocity])
-    scored = fraud.score(decided, ["testing"])
-    assert (scored["true_positives"], scored["false_positives"], scored["missed"]) == (195, 0, 5)
-    assert scored["precision"] == 1.0 and scored["fraud_cost"] == 5.0
-    table = fraud.sweep(traffic, {"none": [], "v": [velocity]}, ["testing"])
-    assert table["recall"].to_list() == [0.0, 0.975]
 
 
 def test_webhook_frames_and_dlq_replay(tmp_path: Path) -> None:

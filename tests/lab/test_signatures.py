@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from mockpay_core.domain.signing import sign_standard
+from mockpay_core.errors import ValidationError
 from mockpay_core.lab import check, signatures
 
 # The notebook's own signature: the one the receiver expects for the forged body.
@@ -64,7 +65,7 @@ def test_the_leak_shows_in_the_median_not_in_one_request() -> None:
     column = list(signatures.position_times(receiver, EXPECTED[:3], len(EXPECTED), repeats=75))
     slowest = max(column, key=lambda t: t[2])
     assert slowest[0] == EXPECTED[3]
-    with pytest.raises(ValueError, match="repeats"):
+    with pytest.raises(ValidationError, match="repeats"):
         next(signatures.position_times(receiver, b"", 47, repeats=0))
 
 
