@@ -82,3 +82,10 @@ def test_busiest_hour(tmp_path: Path) -> None:
     assert check.busiest_hour(best, file).right is True
     assert check.busiest_hour((best + 1) % 24, file).right is False
     assert "not an hour" in check.busiest_hour(24, file).why
+
+
+@pytest.mark.parametrize("field", ["customer", "capture_method"])
+def test_changed_field_is_a_different_request(field: str) -> None:
+    assert check.changed_field(True, field).right is True
+    assert check.changed_field(False, field).right is False
+    assert check.changed_field(None, field).right is None

@@ -129,3 +129,61 @@ def test_bulk_run_and_timer(tmp_path: Path) -> None:
     assert pl.read_parquet(run / "payments.parquet").equals(payments)
     value, ms = scale.timed(lambda: 42)
     assert value == 42 and ms >= 0
+
+
+def test_exactly_once_fails_on_duplicates_where_count_distinct_does_not(tmp_path: Path) -> None:
+    happy = runs.play("01-happy-path.yaml", tmp_path).run_dir
+    assert webhooks.exactly_once(webhooks.effects_per_event(happy))
+    flapping = runs.play("06-flapping-receiver.yaml", tmp_path).run_dir
+    effects = webhooks.effects_per_event(flapping)
+    deduped, naive = (effects.filter(pl.col("tenant") == t) for t in ("shop", "naive-shop"))
+    assert webhooks.exactly_once(deduped)
+    assert not webhooks.exactly_once(naive) and naive["effects"].max() >= 2
+    assert naive["event_id"].n_unique() == naive.height  # what count(DISTINCT) would see
+    assert not webhooks.exactly_once(effects.head(0))
+
+
+def test_paired_arrows_bow_apart() -> None:
+    positions, arrows = diagram.layout(), diagram.arrows()
+    pairs = [
+        (a, b)
+        for a in arrows
+        for b in arrows
+        if (a.source, a.target) == (b.target, b.source) and a.source != a.target
+    ]
+    assert pairs
+    for a, b in pairs:
+        middles = [
+            diagram.curve_middle(positions[x.source], positions[x.target],
+                                 diagram.bend(x, positions, arrows))
+            for x in (a, b)
+        ]  # fmt: skip
+        (xa, ya), (xb, yb) = middles
+        assert ((xa - xb) ** 2 + (ya - yb) ** 2) ** 0.5 >= 0.3
+
+
+def test_each_defence_alone_against_each_attack() -> None:
+    matrix = audit.defence_matrix().rows_by_key("attack", named=True, unique=True)
+    assert matrix == {
+        "edit": {"trigger": True, "hash chain": True, "published head": True},
+        "drop trigger + edit": {"trigger": False, "hash chain": True, "published head": True},
+        "drop + edit + rehash": {"trigger": False, "hash chain": False, "published head": True},
+    }
+
+
+def test_describe_and_recomputed_head() -> None:
+    e, t = _engine()
+    assert audit.recomputed_head(e, t) == audit.head(e, t)
+    assert audit.describe(e.verify_audit(t)) == "the chain verifies (6 rows checked)"
+    audit.drop_triggers(e)
+    audit.tamper(e, "UPDATE audit_log SET new_status = 'refunded' WHERE seq = 2")
+    assert audit.describe(e.verify_audit(t)).startswith("broken at seq 2: ")
+    assert audit.recomputed_head(e, t) != audit.head(e, t)
+
+
+def test_same_answer_compares_values_not_names_or_int_widths() -> None:
+    duck = pl.DataFrame({"c": ["EUR", "USD"], "count_star()": [2, 3]})
+    ours = pl.DataFrame({"currency": ["EUR", "USD"], "n": pl.Series([2, 3], dtype=pl.UInt32)})
+    assert scale.same_answer(duck, ours)
+    assert not scale.same_answer(duck, ours.with_columns(n=pl.lit(9, dtype=pl.UInt32)))
+    assert not scale.same_answer(duck.head(1), ours)

@@ -7,7 +7,7 @@ yet". Each check finds the truth itself, by running the engine or reading the le
 run, never from a number typed into it. One module per notebook:
 
 - ``tour`` (1): ``refund_after_cancel``, ``short_settle``, ``fired_rule``;
-- ``idempotency`` (2): ``duplicate_charges``, ``key_expiry_second``;
+- ``idempotency`` (2): ``duplicate_charges``, ``changed_field``, ``key_expiry_second``;
 - ``fraud`` (3): ``cheapest_rule_set``;
 - ``webhooks`` (4): ``long_outage``;
 - ``audit`` (5): ``deleted_row``, ``metadata_edit_caught``;
@@ -17,7 +17,7 @@ run, never from a number typed into it. One module per notebook:
 
 from mockpay_core.lab.check.audit import deleted_row, metadata_edit_caught
 from mockpay_core.lab.check.fraud import cheapest_rule_set
-from mockpay_core.lab.check.idempotency import duplicate_charges, key_expiry_second
+from mockpay_core.lab.check.idempotency import changed_field, duplicate_charges, key_expiry_second
 from mockpay_core.lab.check.scale import busiest_hour
 from mockpay_core.lab.check.signatures import blind_guesses
 from mockpay_core.lab.check.tour import fired_rule, refund_after_cancel, short_settle
@@ -28,6 +28,7 @@ __all__ = [
     "Verdict",
     "blind_guesses",
     "busiest_hour",
+    "changed_field",
     "cheapest_rule_set",
     "deleted_row",
     "duplicate_charges",

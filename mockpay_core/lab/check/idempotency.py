@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from mockpay_core.clock import SimulatedClock
 from mockpay_core.config import EngineConfig
 from mockpay_core.engine import Engine
+from mockpay_core.errors import IdempotencyKeyReused
 from mockpay_core.ids import SeededIds
 from mockpay_core.lab import idempotency
 from mockpay_core.lab.check.verdict import Verdict, unanswered
@@ -61,3 +62,38 @@ def key_expiry_second(answer: int | None, ttl_s: int = 60) -> Verdict:
                        " earlier: look for the first.")  # fmt: skip
     return Verdict(False, "at that second the key still replays the first answer: wait"
                    " longer on the simulated clock (`clock.advance`).")  # fmt: skip
+
+
+CHANGES = {"customer": "cus_someone_else", "capture_method": "manual"}
+
+
+def _refused_with_change(field: str) -> bool:
+    config = EngineConfig(seed_default_fraud_rules=False)
+    with Engine.open(":memory:", clock=SimulatedClock(START), ids=SeededIds(2),
+                     config=config) as e:  # fmt: skip
+        tenant = e.register_tenant("Lab", "lab@shop.test").tenant.id
+        order = {"currency": "USD", "webhook_url": HOOK, "idempotency_key": "order-1"}
+        e.create_payment(tenant, amount=100, **order)
+        try:
+            e.create_payment(tenant, amount=100, **order, **{field: CHANGES[field]})
+        except IdempotencyKeyReused:
+            return True
+        return False
+
+
+def changed_field(answer: bool | None, field: str = "customer") -> Verdict:
+    """ "Try this" 2: is a retry with the same key and only ``field`` changed (``customer``
+    or ``capture_method``) a different request? True or False."""
+    if answer is None:
+        return unanswered("True (a different request) or False (the same one)")
+    if field not in CHANGES:
+        return Verdict(False, f"try one of {', '.join(CHANGES)}.")
+    if answer is _refused_with_change(field):
+        return Verdict(
+            True,
+            "the key stands for the whole request the client sent the first time: any field"
+            " that could change what is charged, or to whom, or how, makes it a different"
+            " request, refused rather than half-replayed.",
+        )
+    return Verdict(False, f"send it with `{field}` changed and read what comes back: a"
+                   " replay of the first answer, or an error?")  # fmt: skip
