@@ -89,3 +89,11 @@ def test_changed_field_is_a_different_request(field: str) -> None:
     assert check.changed_field(True, field).right is True
     assert check.changed_field(False, field).right is False
     assert check.changed_field(None, field).right is None
+
+
+def test_failure_checks() -> None:
+    assert check.lost_answer_payments(4, retries=3).right is True
+    assert check.lost_answer_payments(1, retries=3).right is False
+    assert check.no_flapping_twice(None).right is None
+    assert check.no_flapping_twice(0).right is True
+    assert check.no_flapping_twice(5).right is False

@@ -12,12 +12,16 @@ run, never from a number typed into it. One module per notebook:
 - ``webhooks`` (4): ``long_outage``;
 - ``audit`` (5): ``deleted_row``, ``metadata_edit_caught``;
 - ``signatures`` (6): ``blind_guesses``;
-- ``scale`` (7): ``busiest_hour``.
+- ``scale`` (7): ``busiest_hour``;
+- ``failures`` (8): ``lost_answer_payments``, ``no_flapping_twice``;
+- ``money`` (9): ``storm_successes``, ``jpy_accepted``.
 """
 
 from mockpay_core.lab.check.audit import deleted_row, metadata_edit_caught
+from mockpay_core.lab.check.failures import lost_answer_payments, no_flapping_twice
 from mockpay_core.lab.check.fraud import cheapest_rule_set
 from mockpay_core.lab.check.idempotency import changed_field, duplicate_charges, key_expiry_second
+from mockpay_core.lab.check.money import jpy_accepted, storm_successes
 from mockpay_core.lab.check.scale import busiest_hour
 from mockpay_core.lab.check.signatures import blind_guesses
 from mockpay_core.lab.check.tour import fired_rule, refund_after_cancel, short_settle
@@ -33,9 +37,13 @@ __all__ = [
     "deleted_row",
     "duplicate_charges",
     "fired_rule",
+    "jpy_accepted",
     "key_expiry_second",
     "long_outage",
+    "lost_answer_payments",
     "metadata_edit_caught",
+    "no_flapping_twice",
     "refund_after_cancel",
     "short_settle",
+    "storm_successes",
 ]
