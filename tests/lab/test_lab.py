@@ -187,3 +187,21 @@ def test_same_answer_compares_values_not_names_or_int_widths() -> None:
     assert scale.same_answer(duck, ours)
     assert not scale.same_answer(duck, ours.with_columns(n=pl.lit(9, dtype=pl.UInt32)))
     assert not scale.same_answer(duck.head(1), ours)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0.0123, "12.3 ms"), (2.0, "2 s"), (75, "1.25 min"), (9789.9, "2.72 h"), (0, "0 ms")],
+)
+def test_human_duration(seconds: float, shown: str) -> None:
+    assert webhooks.human_duration(seconds) == shown
+
+
+def test_latency_summary_splits_by_the_outage() -> None:
+    lat = pl.DataFrame({"latency_s": [0.01, 0.02, 7200.0, 3600.0], "created_h": [0.5, 8, 2, 6]})
+    rows = webhooks.latency_summary(lat, (1, 7)).rows_by_key("events", named=True, unique=True)
+    assert rows["all"]["count"] == 4
+    down, up = rows["created while the receiver was down"], rows["created while it was up"]
+    assert (down["count"], down["max"], up["max"]) == (2, "2 h", "20 ms")
+    empty = webhooks.latency_summary(lat.head(0), (1, 7))
+    assert empty["median"].to_list() == ["-", "-", "-"]
