@@ -27,7 +27,7 @@ def _broken_after_deleting(seq: int) -> int | None:
 
 
 def deleted_row(answer: int | None, seq: int = 3) -> Verdict:
-    """ "Try this" 1: the ``broken_seq`` ``verify_audit`` reports after row ``seq`` is
+    """Try this 1: the ``broken_seq`` ``verify_audit`` reports after row ``seq`` is
     deleted."""
     if answer is None:
         return unanswered("the sequence number `verify_audit` reports")
@@ -42,7 +42,7 @@ def deleted_row(answer: int | None, seq: int = 3) -> Verdict:
 
 
 def metadata_edit_caught(answer: bool | None) -> Verdict:
-    """ "Try this" 3: is an edit of a row's ``metadata`` caught by the chain? (True/False)"""
+    """Try this 3: is an edit of a row's ``metadata`` caught by the chain? (True/False)"""
     if answer is None:
         return unanswered("True or False")
     if answer is ("metadata" in CHAINED_FIELDS):

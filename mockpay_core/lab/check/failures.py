@@ -9,7 +9,7 @@ from mockpay_core.lab.check.verdict import Verdict, unanswered
 
 
 def lost_answer_payments(answer: int | None, retries: int = 3) -> Verdict:
-    """ "Try this" 1: payments created by one create whose answer is lost and ``retries``
+    """Try this 1: payments created by one create whose answer is lost and ``retries``
     retries with the same key, with the idempotency layer off."""
     if answer is None:
         return unanswered("a number of payments")
@@ -24,7 +24,7 @@ def lost_answer_payments(answer: int | None, retries: int = 3) -> Verdict:
 
 
 def no_flapping_twice(answer: int | None) -> Verdict:
-    """ "Try this" 2: effects the naive receiver of ``06-flapping-receiver.yaml`` applies
+    """Try this 2: effects the naive receiver of ``06-flapping-receiver.yaml`` applies
     twice when it never fails (``error_rate: 0``)."""
     if answer is None:
         return unanswered("a number of events")

@@ -11,7 +11,7 @@ from mockpay_core.lab.check.verdict import Verdict, unanswered
 def cheapest_rule_set(
     answer: str | None, scored_at_share: Mapping[str, Mapping[str, Any]]
 ) -> Verdict:
-    """Notebook 3, "Try this" 1: the learner's prediction of the cheapest rule set at a new
+    """Try this 1: the learner's prediction of the cheapest rule set at a new
     ``fp_cost_share``; ``scored_at_share`` maps each candidate to its score at that share
     (``fraud.table(...).rows_by_key("candidate", named=True, unique=True)``)."""
     if answer is None:

@@ -17,7 +17,7 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def duplicate_charges(answer: int | None, requests: int = 50) -> Verdict:
-    """ "Try this" 1: payments created by ``requests`` concurrent retries with the
+    """Try this 1: payments created by ``requests`` concurrent retries with the
     idempotency layer off."""
     if answer is None:
         return unanswered(f"the number of payments {requests} retries create")
@@ -48,7 +48,7 @@ def _retry_is_new(ttl_s: int, after_s: int) -> bool:
 
 
 def key_expiry_second(answer: int | None, ttl_s: int = 60) -> Verdict:
-    """ "Try this" 3: the first whole second after the first request at which a retry with
+    """Try this 3: the first whole second after the first request at which a retry with
     the same key creates a second payment, with ``idempotency_ttl_s=ttl_s``."""
     if answer is None:
         return unanswered("a number of seconds")
@@ -82,7 +82,7 @@ def _refused_with_change(field: str) -> bool:
 
 
 def changed_field(answer: bool | None, field: str = "customer") -> Verdict:
-    """ "Try this" 2: is a retry with the same key and only ``field`` changed (``customer``
+    """Try this 2: is a retry with the same key and only ``field`` changed (``customer``
     or ``capture_method``) a different request? True or False."""
     if answer is None:
         return unanswered("True (a different request) or False (the same one)")

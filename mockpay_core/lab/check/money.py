@@ -11,7 +11,7 @@ from mockpay_core.lab.check.verdict import Verdict, unanswered
 
 
 def storm_successes(answer: int | None, refunds: int = 30, amount: float = 4.0) -> Verdict:
-    """ "Try this" 1: how many of ``refunds`` concurrent refunds of ``amount`` on the
+    """Try this 1: how many of ``refunds`` concurrent refunds of ``amount`` on the
     storm's captured 100.00 succeed (the check plays the storm with those numbers)."""
     if answer is None:
         return unanswered("a number of refunds")
@@ -39,7 +39,7 @@ def storm_successes(answer: int | None, refunds: int = 30, amount: float = 4.0) 
 def jpy_accepted(
     answer: Iterable[object] | None, offered: Iterable[object] = (500, 500.0, 499.5)
 ) -> Verdict:
-    """ "Try this" 2: which of ``offered`` the engine accepts as a JPY amount (the answer is
+    """Try this 2: which of ``offered`` the engine accepts as a JPY amount (the answer is
     the accepted ones, e.g. ``{500}``)."""
     if answer is None:
         return unanswered("the set of amounts accepted, e.g. `{1, 2}`")

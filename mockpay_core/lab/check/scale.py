@@ -10,7 +10,7 @@ from mockpay_core.lab.check.verdict import Verdict, unanswered
 
 
 def busiest_hour(answer: int | None, payments_file: str | Path) -> Verdict:
-    """ "Try this" 1: the hour of the day (0-23, UTC) with the most payments in the file."""
+    """Try this 1: the hour of the day (0-23, UTC) with the most payments in the file."""
     if answer is None:
         return unanswered("an hour of the day, 0 to 23")
     per_hour = (

@@ -8,7 +8,7 @@ from mockpay_core.lab.check.verdict import Verdict, near, unanswered
 
 
 def blind_guesses(answer: int | float | None, leak_requests: int | None = None) -> Verdict:
-    """Notebook 6, "Try this" 2: how many guesses a blind search of a ``v1,`` signature
+    """Try this 2: how many guesses a blind search of a ``v1,`` signature
     needs on average; ``leak_requests`` is what the timing attack needed."""
     if answer is None:
         return unanswered("a number (Python's `**` helps)")

@@ -33,7 +33,7 @@ def _refund_after_cancel_code() -> str:
 
 
 def refund_after_cancel(answer: str | None) -> Verdict:
-    """ "Try this" 2: the ``error_code`` of a refund of the canceled ``p4``."""
+    """Try this 2: the ``error_code`` of a refund of the canceled ``p4``."""
     if answer is None:
         return unanswered("the `error_code` you found, as a string")
     if answer.strip() == _refund_after_cancel_code():
@@ -50,7 +50,7 @@ def refund_after_cancel(answer: str | None) -> Verdict:
 
 
 def short_settle(answer: str | None) -> Verdict:
-    """ "Try this" 3: which expectation of ``01-happy-path.yaml`` fails with ``settle: 1d``
+    """Try this 3: which expectation of ``01-happy-path.yaml`` fails with ``settle: 1d``
     (a part of its name is enough)."""
     if answer is None:
         return unanswered("(a part of) the failing expectation's name")
@@ -70,7 +70,7 @@ def short_settle(answer: str | None) -> Verdict:
 
 
 def fired_rule(answer: str | None, run_dir: str | Path) -> Verdict:
-    """ "Try this" 4: the fraud rule that flagged ``p3`` in the run at ``run_dir``."""
+    """Try this 4: the fraud rule that flagged ``p3`` in the run at ``run_dir``."""
     if answer is None:
         return unanswered("the rule's name, as in the row's `metadata`")
     metadata = analysis.query(

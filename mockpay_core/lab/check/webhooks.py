@@ -7,7 +7,7 @@ from mockpay_core.lab.check.verdict import Verdict, unanswered
 
 
 def long_outage(answer: bool | None, outage_h: float = 30.0) -> Verdict:
-    """ "Try this" 1: does the Standard Webhooks schedule deliver every event through an
+    """Try this 1: does the Standard Webhooks schedule deliver every event through an
     outage of ``outage_h`` hours? (True or False.)"""
     if answer is None:
         return unanswered("True or False")
