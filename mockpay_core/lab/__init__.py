@@ -6,6 +6,10 @@
 - ``fraud``: labelled traffic replayed against candidate rules, scored;
 - ``webhooks``: attempts, latency and dead-letter depth of a run, and replaying its DLQ;
 - ``audit``: an attacker's tools against the audit log (for the tampering notebook);
-- ``signatures``: what a non-constant-time comparison leaks;
-- ``scale``: a lean bulk run of many payments, and timing queries.
+- ``signatures``: a timing attack on a signature check, on a simulated receiver clock;
+- ``check``: the "Try this" checks (right or not yet, and why);
+- ``show``: Markdown and Mermaid that display rendered;
+- ``scale``: a lean bulk run of many payments, timing queries, comparing answers;
+- ``failures``: what a crash, a lost answer, a killed worker and a flapping receiver left;
+- ``money``: authorize and capture, expiry, disputes and minor units on fresh engines.
 """

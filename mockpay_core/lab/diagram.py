@@ -17,6 +17,7 @@ from mockpay_core.domain.states import TRANSITIONS
 
 NEW = "(new)"
 COLUMN_PERMUTED_MAX: Final = 6  # 720 orders to try at most
+BEND_PAIRED: Final = 0.35
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +78,18 @@ def _fewest_jumps(states: list[str], edges: list[Arrow]) -> list[str]:
     return list(min(itertools.permutations(states), key=passed_over))
 
 
-def bend(a: Arrow, positions: dict[str, tuple[float, float]]) -> float:
+def bend(
+    a: Arrow, positions: dict[str, tuple[float, float]], arrows: Iterable[Arrow] = ()
+) -> float:
     """How far the arrow curves (matplotlib's ``arc3`` ``rad``): wide round a state that
-    sits between its ends in one column, a little for the rest, more for arrows back."""
+    sits between its ends in one column; well apart from an arrow back between the same two
+    states in ``arrows`` (each bows to its own side, so their labels part); a little for
+    the rest, more for arrows back."""
     (x0, y0), (x1, y1) = positions[a.source], positions[a.target]
     if x0 == x1 and abs(y1 - y0) > 1:
         return 0.45
+    if a.source != a.target and any(b.source == a.target and b.target == a.source for b in arrows):
+        return BEND_PAIRED
     return 0.25 if x1 <= x0 else 0.08
 
 

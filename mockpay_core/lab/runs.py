@@ -48,11 +48,13 @@ def play(scenario: Scenario | str | Path, out_dir: str | Path = RUNS, **changes:
 
 
 def verdicts(result: RunResult) -> list[str]:
-    """One line per expectation: PASS or FAIL, its name, and the actual value if it failed."""
+    """One line per expectation: PASS or FAIL, its name, and the actual value if it failed
+    (a float to four significant digits)."""
     lines = []
     for e in result.expectations:
         line = f"{'PASS' if e.passed else 'FAIL'}  {e.spec.name}"
         if not e.passed:
-            line += f"  (expected {e.spec.op} {e.spec.value!r}, got {e.error or e.actual!r})"
+            got = e.error or (f"{e.actual:.4g}" if isinstance(e.actual, float) else repr(e.actual))
+            line += f"  (expected {e.spec.op} {e.spec.value!r}, got {got})"
         lines.append(line)
     return lines

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 import duckdb
+import polars as pl
 
 from mockpay_core.clock import SimulatedClock
 from mockpay_core.config import EngineConfig
@@ -97,3 +98,12 @@ def timed(fn: Callable[[], T], repeat: int = 3) -> tuple[T, float]:
         result = fn()
         best_s = min(best_s, time.perf_counter() - started)
     return result, best_s * 1000
+
+
+def same_answer(duck: pl.DataFrame, polars: pl.DataFrame) -> bool:
+    """Do DuckDB's and Polars' answers to one question agree, row for row? DuckDB's columns
+    take Polars' names and types first (``count(*)`` is BIGINT, ``pl.len()`` UInt32)."""
+    if duck.shape != polars.shape:
+        return False
+    renamed = duck.rename(dict(zip(duck.columns, polars.columns, strict=True)))
+    return renamed.cast(polars.schema).equals(polars)

@@ -32,12 +32,40 @@ def attempts(run: str | Path) -> pl.DataFrame:
 
 
 def latency(run: str | Path) -> pl.DataFrame:
-    """Seconds from each event to its delivery (delivered events only)."""
+    """Seconds from each event to its delivery (delivered events only), and the hour into
+    the run at which the event was created."""
     return analysis.query(
         run,
-        "SELECT event_id, attempts, epoch(delivered_at) - epoch(created_at) AS latency_s"
-        " FROM deliveries WHERE status = 'delivered' ORDER BY seq",
+        "SELECT d.event_id, d.attempts, epoch(d.delivered_at) - epoch(d.created_at) AS latency_s,"
+        " epoch(d.created_at - i.simulated_start) / 3600 AS created_h"
+        " FROM deliveries d, run_info i WHERE d.status = 'delivered' ORDER BY d.seq",
     )
+
+
+def human_duration(seconds: float) -> str:
+    """``seconds`` in the unit a person reads best: ms, s, min or h, three digits at most."""
+    for unit, size_s in (("h", 3600.0), ("min", 60.0), ("s", 1.0)):
+        if abs(seconds) >= size_s:
+            return f"{seconds / size_s:.3g} {unit}"
+    return f"{seconds * 1000:.3g} ms"
+
+
+def latency_summary(latencies: pl.DataFrame, down_h: tuple[float, float]) -> pl.DataFrame:
+    """Median, 99th percentile and maximum latency, in human units, of all events and of
+    those created inside and outside the outage ``down_h`` (start and end hour)."""
+    inside = pl.col("created_h").is_between(*down_h, closed="left")
+    parts = {
+        "all": latencies,
+        "created while the receiver was down": latencies.filter(inside),
+        "created while it was up": latencies.filter(~inside),
+    }
+    rows = []
+    for name, part in parts.items():
+        s = part["latency_s"]
+        figures = {"median": s.median(), "p99": s.quantile(0.99), "max": s.max()}
+        shown = {k: "-" if v is None else human_duration(float(v)) for k, v in figures.items()}  # type: ignore[arg-type]
+        rows.append({"events": name, "count": part.height, **shown})
+    return pl.DataFrame(rows)
 
 
 def dlq_depth(run: str | Path, every_s: int = 600) -> pl.DataFrame:
@@ -75,3 +103,22 @@ def replay_dead_letters(run: str | Path, seed: int = 0) -> dict[str, Any]:
             dispatcher.close()
         left = len(engine.dead_letters(limit=1000))
     return {"replayed": revived, "delivered": len(receiver.processed), "still_dead": left}
+
+
+def effects_per_event(run: str | Path) -> pl.DataFrame:
+    """Every event of the run, its tenant, and how many times a receiver applied its effect
+    (``received.applied``): 1 is exactly once, 0 never, 2 or more twice or more."""
+    return analysis.query(
+        run,
+        "SELECT e.id AS event_id, t.name AS tenant, e.type,"
+        " count(r.webhook_id) FILTER (WHERE r.applied) AS effects"
+        " FROM events e JOIN tenants t ON t.id = e.tenant_id"
+        " LEFT JOIN received r ON r.webhook_id = e.id"
+        " GROUP BY ALL ORDER BY min(e.created_at), e.id",
+    )
+
+
+def exactly_once(effects: pl.DataFrame) -> bool:
+    """Did every event of ``effects`` (as from ``effects_per_event``) take effect once?
+    Unlike ``count(DISTINCT webhook_id)``, a duplicate makes this False."""
+    return bool(effects.height) and bool((effects["effects"] == 1).all())

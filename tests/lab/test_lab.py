@@ -9,10 +9,9 @@ import pytest
 
 from mockpay_core import Engine, SeededIds, SimulatedClock
 from mockpay_core.config import EngineConfig
-from mockpay_core.domain.fraud import RuleSpec
 from mockpay_core.domain.states import TRANSITIONS
 from mockpay_core.errors import AuditImmutable
-from mockpay_core.lab import audit, diagram, fraud, idempotency, runs, scale, signatures, webhooks
+from mockpay_core.lab import audit, diagram, idempotency, runs, scale, webhooks
 
 HOOK = "http://127.0.0.1:4000/hooks"
 
@@ -104,31 +103,6 @@ def test_audit_attacker_tools() -> None:
     assert e.verify_audit(t).ok and audit.head(e, t) != head
 
 
-def test_a_naive_comparison_leaks_the_signature_and_compare_digest_does_not() -> None:
-    secret = b"3f9a0c1d"
-    assert signatures.naive_equal(secret, b"3f9a0000") == (False, 6)
-    assert signatures.naive_equal(secret, secret) == (True, 8)
-    found, guesses = signatures.guess_by_leak(len(secret), signatures.naive_oracle(secret))
-    assert found == secret and guesses == 16 * 7 + 14  # "d" is the 14th hex digit
-    blind, _ = signatures.guess_by_leak(len(secret), signatures.constant_time_oracle(secret))
-    assert blind == b"00000000"
-    assert signatures.constant_time_oracle(secret)(secret) == (True, 8)
-
-
-def test_fraud_replay_and_score(tmp_path: Path) -> None:
-    run = runs.play("04-card-testing.yaml", tmp_path, engine={"fraud_rules": []},
-                    expectations=[]).run_dir  # fmt: skip
-    traffic = fraud.traffic(run).filter(pl.col("label").is_in(["testing", "shoppers"]))
-    velocity = RuleSpec(name="v", rule_type="velocity", scope="customer", threshold=5,
-                        window_secs=60)  # fmt: skip
-    decided = fraud.replay(traffic, [velocity])
-    scored = fraud.score(decided, ["testing"])
-    assert (scored["true_positives"], scored["false_positives"], scored["missed"]) == (195, 0, 5)
-    assert scored["precision"] == 1.0 and scored["fraud_cost"] == 5.0
-    table = fraud.sweep(traffic, {"none": [], "v": [velocity]}, ["testing"])
-    assert table["recall"].to_list() == [0.0, 0.975]
-
-
 def test_webhook_frames_and_dlq_replay(tmp_path: Path) -> None:
     result = runs.play(
         "05-webhook-outage.yaml", tmp_path, engine={"retry_schedule": "original"},
@@ -155,3 +129,79 @@ def test_bulk_run_and_timer(tmp_path: Path) -> None:
     assert pl.read_parquet(run / "payments.parquet").equals(payments)
     value, ms = scale.timed(lambda: 42)
     assert value == 42 and ms >= 0
+
+
+def test_exactly_once_fails_on_duplicates_where_count_distinct_does_not(tmp_path: Path) -> None:
+    happy = runs.play("01-happy-path.yaml", tmp_path).run_dir
+    assert webhooks.exactly_once(webhooks.effects_per_event(happy))
+    flapping = runs.play("06-flapping-receiver.yaml", tmp_path).run_dir
+    effects = webhooks.effects_per_event(flapping)
+    deduped, naive = (effects.filter(pl.col("tenant") == t) for t in ("shop", "naive-shop"))
+    assert webhooks.exactly_once(deduped)
+    assert not webhooks.exactly_once(naive) and naive["effects"].max() >= 2
+    assert naive["event_id"].n_unique() == naive.height  # what count(DISTINCT) would see
+    assert not webhooks.exactly_once(effects.head(0))
+
+
+def test_paired_arrows_bow_apart() -> None:
+    positions, arrows = diagram.layout(), diagram.arrows()
+    pairs = [
+        (a, b)
+        for a in arrows
+        for b in arrows
+        if (a.source, a.target) == (b.target, b.source) and a.source != a.target
+    ]
+    assert pairs
+    for a, b in pairs:
+        middles = [
+            diagram.curve_middle(positions[x.source], positions[x.target],
+                                 diagram.bend(x, positions, arrows))
+            for x in (a, b)
+        ]  # fmt: skip
+        (xa, ya), (xb, yb) = middles
+        assert ((xa - xb) ** 2 + (ya - yb) ** 2) ** 0.5 >= 0.3
+
+
+def test_each_defence_alone_against_each_attack() -> None:
+    matrix = audit.defence_matrix().rows_by_key("attack", named=True, unique=True)
+    assert matrix == {
+        "edit": {"trigger": True, "hash chain": True, "published head": True},
+        "drop trigger + edit": {"trigger": False, "hash chain": True, "published head": True},
+        "drop + edit + rehash": {"trigger": False, "hash chain": False, "published head": True},
+    }
+
+
+def test_describe_and_recomputed_head() -> None:
+    e, t = _engine()
+    assert audit.recomputed_head(e, t) == audit.head(e, t)
+    assert audit.describe(e.verify_audit(t)) == "the chain verifies (6 rows checked)"
+    audit.drop_triggers(e)
+    audit.tamper(e, "UPDATE audit_log SET new_status = 'refunded' WHERE seq = 2")
+    assert audit.describe(e.verify_audit(t)).startswith("broken at seq 2: ")
+    assert audit.recomputed_head(e, t) != audit.head(e, t)
+
+
+def test_same_answer_compares_values_not_names_or_int_widths() -> None:
+    duck = pl.DataFrame({"c": ["EUR", "USD"], "count_star()": [2, 3]})
+    ours = pl.DataFrame({"currency": ["EUR", "USD"], "n": pl.Series([2, 3], dtype=pl.UInt32)})
+    assert scale.same_answer(duck, ours)
+    assert not scale.same_answer(duck, ours.with_columns(n=pl.lit(9, dtype=pl.UInt32)))
+    assert not scale.same_answer(duck.head(1), ours)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0.0123, "12.3 ms"), (2.0, "2 s"), (75, "1.25 min"), (9789.9, "2.72 h"), (0, "0 ms")],
+)
+def test_human_duration(seconds: float, shown: str) -> None:
+    assert webhooks.human_duration(seconds) == shown
+
+
+def test_latency_summary_splits_by_the_outage() -> None:
+    lat = pl.DataFrame({"latency_s": [0.01, 0.02, 7200.0, 3600.0], "created_h": [0.5, 8, 2, 6]})
+    rows = webhooks.latency_summary(lat, (1, 7)).rows_by_key("events", named=True, unique=True)
+    assert rows["all"]["count"] == 4
+    down, up = rows["created while the receiver was down"], rows["created while it was up"]
+    assert (down["count"], down["max"], up["max"]) == (2, "2 h", "20 ms")
+    empty = webhooks.latency_summary(lat.head(0), (1, 7))
+    assert empty["median"].to_list() == ["-", "-", "-"]
