@@ -103,12 +103,19 @@ def test_lab_notebooks_serves_the_notebooks_on_the_projects_kernel(lab: Lab) -> 
         lab.call(f"/api/kernels/{kernel['id']}", method="DELETE")
 
 
+def _listening(process: psutil.Process, port: int) -> set[str]:
+    """The addresses ``process`` listens on at ``port`` (none once it has exited: a helper
+    process of the server may come and go while we look)."""
+    try:
+        found = process.net_connections(kind="inet")
+    except psutil.NoSuchProcess:
+        return set()
+    return {c.laddr.ip for c in found if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+
+
 def test_lab_notebooks_listens_on_loopback_only(lab: Lab) -> None:
-    connections = psutil.Process(lab.proc.pid).children(recursive=True)
-    listening = {
-        c.laddr.ip
-        for p in [psutil.Process(lab.proc.pid), *connections]
-        for c in p.net_connections(kind="inet")
-        if c.status == psutil.CONN_LISTEN and c.laddr.port == lab.port
-    }
+    server = psutil.Process(lab.proc.pid)
+    listening = set().union(
+        *(_listening(p, lab.port) for p in [server, *server.children(recursive=True)])
+    )
     assert listening == {"127.0.0.1"}
