@@ -39,6 +39,7 @@ from typing import Any
 from mockpay_core import Engine, SeededIds, SimulatedClock
 from mockpay_core.storage.sqlite import SqliteStore
 from mockpay_core.storage.sqlite.checkpoints import BACKSTOP_PAGES, CHECK_EVERY_S
+from mockpay_core.storage.sqlite.dialect import SQL
 
 # The clock is a SimulatedClock moved TICK_S forward before each create. That keeps the
 # comparison fair: the default velocity rule (5 payments per 60 s) never fires, so every
@@ -58,45 +59,27 @@ BUSY_TIMEOUT_S = 5.0
 WARMUP_FRACTION = 4  # warm up on n / WARMUP_FRACTION operations, at least WARMUP_MIN
 WARMUP_MIN = 200
 
-# What the engine's SQLite adapter executes (the start-up check compares them to a trace).
-SQL_GET_KEY = (
-    "SELECT operation, fingerprint, succeeded, response, created_at, expires_at"
-    " FROM idempotency_keys WHERE tenant_id = ? AND key = ?"
-)
-SQL_TENANT = "SELECT 1 FROM tenants WHERE id = ?"
-SQL_RULES = (
-    'SELECT id, name, rule_type, action, threshold, window_secs, scope, "values", is_active,'
-    " created_at, updated_at FROM fraud_rules WHERE is_active = 1"
-    " AND (tenant_id IS NULL OR tenant_id = ?) ORDER BY created_at, id"
-)
+# What the engine's SQLite adapter executes: its own rendered statements (the start-up check
+# compares a trace of both sides), the velocity window's as the writer builds it.
+SQL_GET_KEY = SQL.get_idempotency
+SQL_TENANT = SQL.lock_tenant
+SQL_RULES = SQL.active_rules
 SQL_WINDOW = (
     "SELECT count(*) FROM (SELECT 1 FROM payments WHERE tenant_id = ? AND created_at > ?"
     " AND status <> 'flagged'"
     " AND coalesce(failure_code, '') NOT IN ('fraud_blocked', 'fraud_rejected') LIMIT ?) AS w"
 )
 VELOCITY_THRESHOLD = 5  # the default velocity rule's: its count stops there
-SQL_INSERT_PAYMENT = f"INSERT INTO payments VALUES ({', '.join('?' * 20)})"
-SQL_AUDIT_HEAD = "SELECT seq, hash FROM audit_log WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1"
-SQL_INSERT_AUDIT = f"INSERT INTO audit_log VALUES ({', '.join('?' * 12)})"
-SQL_INSERT_DECISION = "INSERT INTO fraud_decisions VALUES (?, ?, ?, ?, ?, ?)"
-SQL_PUT_KEY = "INSERT OR REPLACE INTO idempotency_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-SQL_GET_PAYMENT = (
-    "SELECT id, tenant_id, amount_minor, currency, status, capture_method, webhook_url,"
-    " idempotency_key, created_at, updated_at, captured_minor, refunded_minor,"
-    " disputed_minor, customer, description, metadata, failure_code, expires_at,"
-    " refunded_at, refund_reason FROM payments WHERE id = ? AND tenant_id = ?"
-)
-SQL_UPDATE_PAYMENT = (
-    "UPDATE payments SET status = ?, updated_at = ?, captured_minor = ?,"
-    " refunded_minor = ?, disputed_minor = ?, failure_code = ?, expires_at = ?,"
-    " refunded_at = ?, refund_reason = ? WHERE id = ? AND tenant_id = ?"
-)
-SQL_INSERT_REFUND = "INSERT INTO refunds VALUES (?, ?, ?, ?, ?, ?, ?)"
-SQL_INSERT_EVENT = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)"
-SQL_INSERT_DELIVERY = (
-    "INSERT INTO deliveries (event_id, tenant_id, payment_id, status, next_attempt_at,"
-    " created_at) VALUES (?, ?, ?, ?, ?, ?)"
-)
+SQL_INSERT_PAYMENT = SQL.insert_payment
+SQL_AUDIT_HEAD = SQL.audit_head
+SQL_INSERT_AUDIT = SQL.insert_audit
+SQL_INSERT_DECISION = SQL.insert_decision
+SQL_PUT_KEY = SQL.put_idempotency
+SQL_GET_PAYMENT = SQL.get_payment
+SQL_UPDATE_PAYMENT = SQL.update_payment
+SQL_INSERT_REFUND = SQL.insert_refund
+SQL_INSERT_EVENT = SQL.insert_event
+SQL_INSERT_DELIVERY = SQL.insert_delivery
 
 
 # The engine side
@@ -259,7 +242,7 @@ def raw_ops(tenant_id: str, total: int, texts: Texts) -> list[RawOp]:
                 key=key,
                 payment_id=pid,
                 savepoint="SAVEPOINT sp1",
-                release="RELEASE sp1",
+                release="RELEASE SAVEPOINT sp1",
                 since=_iso(now - timedelta(seconds=60)),
                 payment=payment,
                 audit=Audit((ids.uuid(), tenant_id, pid), create, ids.digest()),
@@ -279,9 +262,9 @@ def raw_audit(ex: Callable[..., sqlite3.Cursor], tenant_id: str, a: Audit) -> No
 
 def raw_create(ex: Callable[..., sqlite3.Cursor], tenant_id: str, op: RawOp) -> None:
     ex("BEGIN IMMEDIATE")
+    ex(SQL_TENANT, (tenant_id,)).fetchone()
     ex(SQL_GET_KEY, (tenant_id, op.key)).fetchone()
     ex(op.savepoint)
-    ex(SQL_TENANT, (tenant_id,)).fetchone()
     ex(SQL_RULES, (tenant_id,)).fetchall()
     ex(SQL_WINDOW, (tenant_id, op.since, VELOCITY_THRESHOLD)).fetchone()
     ex(SQL_INSERT_PAYMENT, op.payment)
@@ -296,6 +279,7 @@ def raw_lifecycle(ex: Callable[..., sqlite3.Cursor], tenant_id: str, op: RawOp) 
     raw_create(ex, tenant_id, op)
     for step in op.steps:
         ex("BEGIN IMMEDIATE")
+        ex(SQL_TENANT, (tenant_id,)).fetchone()
         ex(SQL_GET_PAYMENT, (op.payment_id, tenant_id)).fetchone()
         if step.refund is not None:
             ex(SQL_INSERT_REFUND, step.refund)

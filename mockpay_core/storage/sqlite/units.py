@@ -73,9 +73,20 @@ class SqliteReader(SqlReader):
 class SqliteUnitOfWork(SqlUnitOfWork, DeliveryWrites):
     sql: ClassVar[Sql] = SQL
 
+    _tenants_seen: frozenset[str] = frozenset()
+
     def lock_tenant(self, tenant_id: str) -> bool:
-        """BEGIN IMMEDIATE already holds the database's write lock: only check existence."""
-        return self._one(self.sql.lock_tenant, (tenant_id,)) is not None
+        """BEGIN IMMEDIATE already holds the database's write lock: only check existence,
+        once per unit (tenants are never deleted; a rolled-back savepoint forgets)."""
+        if tenant_id in self._tenants_seen:
+            return True
+        if self._one(self.sql.lock_tenant, (tenant_id,)) is None:
+            return False
+        self._tenants_seen = self._tenants_seen | {tenant_id}
+        return True
+
+    def _rolled_back(self) -> None:
+        self._tenants_seen = frozenset()
 
     def lock_idempotency_key(self, tenant_id: str, key: str) -> None:
         """Nothing to do: BEGIN IMMEDIATE already holds the database's write lock."""
