@@ -8,21 +8,16 @@ reason (never a traceback, never "busy").
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from server.testing import free_port  # bound, then let go: nothing listens there
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "01-happy-path.yaml"
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:  # bound, never listening: connections are refused
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def mockpay(
@@ -50,7 +45,7 @@ def assert_one_line(done: subprocess.CompletedProcess[str], command: str, *words
 @pytest.mark.parametrize("command", ["serve", "worker"])
 def test_sqlite_in_a_missing_folder(command: str, tmp_path: Path) -> None:
     db = tmp_path / "no" / "such" / "x.db"
-    extra = ["--port", str(_closed_port())] if command == "serve" else []
+    extra = ["--port", str(free_port())] if command == "serve" else []
     done = mockpay(command, "--db", str(db), *extra)
     assert_one_line(done, command, str(db), f"the folder {db.parent} does not exist")
 
@@ -79,7 +74,7 @@ def test_sqlite_in_a_folder_without_permission(tmp_path: Path) -> None:
     folder.mkdir()
     unlock = _lock(folder)
     try:
-        done = mockpay("serve", "--db", str(folder / "x.db"), "--port", str(_closed_port()))
+        done = mockpay("serve", "--db", str(folder / "x.db"), "--port", str(free_port()))
     finally:
         if unlock:
             subprocess.run(unlock, check=True)
@@ -90,8 +85,8 @@ def test_sqlite_in_a_folder_without_permission(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", ["serve", "worker", "run"])
 def test_postgres_connection_refused(command: str) -> None:
-    url = f"postgresql://nobody@127.0.0.1:{_closed_port()}/x"
-    extra = {"serve": ["--port", str(_closed_port())], "run": [str(SCENARIO)]}.get(command, [])
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/x"
+    extra = {"serve": ["--port", str(free_port())], "run": [str(SCENARIO)]}.get(command, [])
     done = mockpay(command, "--db", url, *extra)
     assert_one_line(done, command, url, "connection refused")
 
@@ -104,14 +99,14 @@ def test_postgres_authentication_and_unknown_database(postgres_url: str, tmp_pat
     nobody = f"postgresql://no_such_role@{where}/postgres"
     assert_one_line(mockpay("worker", "--db", nobody), "worker", "authentication failed")
     missing = f"postgresql://{parts.username}@{where}/no_such_database"
-    done = mockpay("serve", "--db", missing, "--port", str(_closed_port()))
+    done = mockpay("serve", "--db", missing, "--port", str(free_port()))
     assert_one_line(done, "serve", "unknown database", "no_such_database")
     done = mockpay("run", str(SCENARIO), "--db", missing, "--out", str(tmp_path))
     assert_one_line(done, "run", "unknown database")
 
 
 def test_a_password_in_the_url_is_masked() -> None:
-    url = f"postgresql://nobody:hunter2@127.0.0.1:{_closed_port()}/x"
+    url = f"postgresql://nobody:hunter2@127.0.0.1:{free_port()}/x"
     done = mockpay("worker", "--db", url)
     assert_one_line(done, "worker", "nobody:***@")
     assert "hunter2" not in done.stderr

@@ -218,9 +218,7 @@ class PostgresStore:
                 with conn.pipeline() as pipeline:
                     batch.pipeline = pipeline
                     if tenant_ids:
-                        locker = PostgresUnitOfWork(conn, batch)
-                        locker.lock_tenants(tenant_ids)
-                        batch.locked = locker._tenants_locked
+                        batch.locked = PostgresUnitOfWork(conn, batch).lock_tenants(tenant_ids)
                     self._local.batch = batch
                     try:
                         yield batch

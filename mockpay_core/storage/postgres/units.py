@@ -156,11 +156,13 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
         self._tenants_locked.add(tenant_id)
         return True
 
-    def lock_tenants(self, tenant_ids: Collection[str]) -> None:
-        """Several tenants at once, in id order (the order every writer locks them in)."""
+    def lock_tenants(self, tenant_ids: Collection[str]) -> set[str]:
+        """Several tenants at once, in id order (the order every writer locks them in); the
+        tenants this transaction now holds."""
         wanted = sorted(set(tenant_ids) - self._tenants_locked)
         if wanted:
             self._tenants_locked.update(r[0] for r in self._all(_LOCK_TENANTS_SQL, (wanted,)))
+        return self._tenants_locked
 
     def lock_idempotency_key(self, tenant_id: str, key: str) -> None:
         """A transaction-scoped advisory lock on (tenant, key); a bounded wait (the session's

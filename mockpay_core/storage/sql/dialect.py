@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import operator
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -24,8 +25,9 @@ Row = Sequence[Any]
 dumps: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-class Dialect:
-    """The base spells SQLite's defaults; subclasses override where their database differs."""
+class Dialect(ABC):
+    """The base spells SQLite's defaults; subclasses override where their database differs
+    and must spell the three that have no default."""
 
     name: ClassVar[str]
     # Row locks a unit of work takes before it reads what it will change ("" where the
@@ -50,9 +52,9 @@ class Dialect:
         """How a column of ``kind`` becomes a Python value (None: as it is)."""
         return None
 
+    @abstractmethod
     def time_text(self, value: Any) -> str:
         """A TIME column as the ISO 8601 text the audit chain hashes."""
-        raise NotImplementedError
 
     def any_of(self, column: str, count: int) -> str:
         """``column`` equal to any of ``count`` values (``any_params`` passes them)."""
@@ -65,16 +67,17 @@ class Dialect:
         """A JSON column read as its text."""
         return expr
 
+    @abstractmethod
     def seconds_between(self, later: str, earlier: str) -> str:
-        raise NotImplementedError
+        """SQL for the seconds from ``earlier`` to ``later`` (two TIME expressions)."""
 
     def export_expr(self, name: str, kind: Kind) -> str:
         """A column in SQLite's representation (times as text, booleans 0/1, JSON text)."""
         return f'"{name}"'
 
+    @abstractmethod
     def translate_errors(self) -> AbstractContextManager[None]:
         """Driver exceptions become ``mockpay_core.errors`` exceptions here, and nowhere else."""
-        raise NotImplementedError
 
 
 def encode_time(dialect: Dialect, when: datetime | None) -> Any:
