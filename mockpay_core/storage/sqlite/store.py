@@ -199,7 +199,9 @@ class SqliteStore:
             else None
         )
         try:
-            with translate_errors():
+            # Under the write lock: turning a new file to WAL mode answers SQLITE_BUSY at
+            # once, past the busy handler, to every other connection doing the same.
+            with self._writing(), translate_errors():
                 self._migrate(self._connection())
         except StorageBusy:
             raise
