@@ -205,9 +205,10 @@ class SqliteStore:
                 self._migrate(self._connection())
         except StorageBusy:
             raise
-        except StorageError as exc:
+        except (StorageError, OSError) as exc:  # OSError: the lock file beside it
             self._release()
-            raise StorageUnavailable(path, unopenable(path, exc.__cause__ or exc)) from None
+            cause = (exc.__cause__ or exc) if isinstance(exc, StorageError) else exc
+            raise StorageUnavailable(path, unopenable(path, cause)) from None
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
