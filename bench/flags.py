@@ -22,7 +22,10 @@ def parse_args(description: str) -> argparse.Namespace:
         "--workers", type=int, default=0,
         help="then also `mockpay serve --workers N`: creates and lists (default 0: not run)",
     )  # fmt: skip
-    parser.add_argument("--profile", action="store_true", help="also py-spy one create run")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="also py-spy one create run (--db postgres: one on each database, one process)",
+    )  # fmt: skip
     parser.add_argument(
         "--rounds", type=int,
         help="then bare and ours creates alternated this many times at the fewest"

@@ -11,7 +11,8 @@ Printed per figure (medians of the rounds): creates/s, p50, p99, errors, ratio t
 server's CPU per create (all its processes) and the PostgreSQL backends' (the processes of
 the connections whose application_name is the server's, ``mockpay-bench``, found in
 pg_stat_activity: other sessions on the same database do not count). Then issue 15's
-targets, PASS or FAIL (bench/targets.py).
+targets, PASS or FAIL (bench/targets.py). ``--profile``: py-spy samples the one-process
+server on each database during one more create run (bench/spy.py), areas side by side.
 """
 
 import functools
@@ -35,6 +36,7 @@ from ours import (
     receiver_argv,
 )  # fmt: skip
 from procs import ticks_of
+from spy import profile_create
 from targets import Figure, judge, summarize
 from wrk import LUA, Wrk
 
@@ -177,6 +179,11 @@ def run_postgres(args: Any, tmp: str) -> None:
                             figures.append(
                                 measure(bench, db, servers, tenants, connections, args.rounds)
                             )
+                    if args.profile and servers == 1:  # where one process's time goes, per db
+                        print(f"\n{db}, one process:", end="")
+                        profile_create(
+                            bench, min(args.connections), args.duration, path(f"spy-{db}.txt")
+                        )
     finally:
         drop_schema(url)
     print_table(figures, args.rounds)

@@ -4,6 +4,7 @@ picking, CPU time from /proc, the targets' verdicts, and server.testing's proces
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -171,3 +172,29 @@ def test_a_process_that_exits_is_a_clear_error_naming_its_log(tmp_path: Path) ->
     proc = start_process([sys.executable, "-c", "raise SystemExit(3)"], log)
     with pytest.raises(ProcessNotReady, match=r"exited with code 3; see .*log"):
         wait_accepting(proc, free_port(), timeout_s=10, log=log)
+
+
+def test_batch_prints_both_stores_and_what_a_create_sends(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import batch
+
+    assert batch.main(["--batch", "4", "--batches", "3", "--rounds", "1",
+                       "--postgres-url", postgres_url]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "sqlite" in out and "ratio postgres/sqlite: CPU" in out
+    sent = re.search(r"postgres per create: ([\d.]+) statements, ([\d.]+) waits", out)
+    assert sent is not None
+    statements, waits = float(sent[1]), float(sent[2])
+    # One create in a batch: the key tried, its record and the velocity window read, one
+    # savepoint, its INSERTs as one or two statements, the release; and the batch's share
+    # (BEGIN, locks with heads and rules, COMMIT). Waits: the record, the window, its end.
+    assert 5 <= statements <= 9 and 2 <= waits <= 4.5
+
+
+def test_batch_refuses_bad_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    import batch
+
+    with pytest.raises(SystemExit) as info:
+        batch.main(["--batch", "0"])
+    assert info.value.code == 2 and "--batch is at least 1" in capsys.readouterr().err

@@ -120,6 +120,9 @@ def statements(tmp_path: Path) -> dict[str, list[str]]:
         found.setdefault(str(key[0]), []).append(value)
     for module in (sqlite_units, postgres_units):
         found.setdefault("claim_deliveries", []).append(module._CLAIM_SQL)
+    for name, value in vars(postgres_units).items():  # the adapter's own: locks, a batch's reads
+        if name.endswith("_SQL") and name != "_CLAIM_SQL" and " FROM " in value:
+            found.setdefault(f"postgres{name}", []).append(value.replace("%s", "?"))
     return found
 
 

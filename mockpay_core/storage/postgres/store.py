@@ -16,9 +16,11 @@ deadlock or a serialization failure; both are safe to retry. Readers run in a RE
 READ, READ ONLY transaction: one snapshot, no locks.
 
 ``batch(tenant_ids)`` runs several units of work in one transaction on one connection, each
-in a savepoint: the tenants are locked first, in id order, once for the whole batch, and
-one COMMIT (one WAL flush) answers them all. A reader opened inside a batch reads on its
-connection, so it sees the batch's writes.
+in a savepoint: the tenants are locked first, in id order, once for the whole batch (with
+their audit heads and rules read in the same round trip), and one COMMIT (one WAL flush)
+answers them all. A reader opened inside a batch reads on its connection, so it sees the
+batch's writes. What a transaction sends goes through ``Statements`` (statements.py): one
+cursor, INSERTs sent together, savepoints taken before a level's first change.
 
 ``durability`` is "full" (the default: COMMIT waits for the WAL flush) or "normal"/"off"
 (``synchronous_commit=off``, as SQLite's ``normal``: a crash of our process loses nothing,
@@ -31,7 +33,6 @@ created if missing: several labs on one database, or one per test.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 from collections.abc import Collection, Iterator
@@ -46,11 +47,14 @@ from mockpay_core.errors import StorageError, StorageUnavailable
 from mockpay_core.storage.migrations import shipped
 from mockpay_core.storage.open import shown, split_schema
 from mockpay_core.storage.postgres.dialect import translate_errors
+from mockpay_core.storage.postgres.statements import Statements
 from mockpay_core.storage.postgres.units import (
+    HELD,
     Batch,
     PostgresReader,
     PostgresTables,
     PostgresUnitOfWork,
+    hold_tenants,
 )
 
 BUSY_TIMEOUT_S_DEFAULT: Final = 5.0
@@ -173,9 +177,11 @@ class PostgresStore:
             return
         with translate_errors(), self._pool.connection() as conn:
             conn.execute("BEGIN")
-            self._local.unit = conn  # a reader this thread opens meanwhile reads in it
+            statements = Statements(conn, HELD)
+            self._local.unit = statements  # a reader this thread opens meanwhile reads in it
             try:
-                yield PostgresUnitOfWork(conn)
+                yield PostgresUnitOfWork(statements)
+                statements.flush()
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -184,26 +190,27 @@ class PostgresStore:
             conn.execute("COMMIT")
 
     def _batched_unit(self, batch: Batch) -> Iterator[PostgresUnitOfWork]:
-        """One unit in the batch's savepoint. Its statements are pipelined: waited for when
-        it ends, so that their errors are its own and undo only it."""
+        """One unit in the batch, its savepoint taken before its first change. Its
+        statements are pipelined: waited for when it ends, so that their errors are its own
+        and undo only it. A failed statement where nothing was changed yet (nothing to roll
+        back to) loses the batch: every lock that can time out is taken after a savepoint,
+        so only a broken statement or connection does that."""
         if batch.lost:
             raise StorageError("The batch's transaction was lost")
-        conn, heads = batch.conn, dict(batch.heads)
+        statements, heads = batch.statements, dict(batch.heads)
         with translate_errors():
-            conn.execute("SAVEPOINT unit")
             try:
-                yield PostgresUnitOfWork(conn, batch)
-                conn.execute("RELEASE SAVEPOINT unit")
-                batch.settle()
+                with statements.level(batch.settle, answered=True):
+                    unit = PostgresUnitOfWork(statements, batch)
+                    yield unit
+                    unit.finish()
             except BaseException:
-                batch.heads = heads
+                batch.rolled_back(heads)
                 try:
-                    with contextlib.suppress(psycopg.Error):  # the unit's own failure
-                        batch.settle()
-                    conn.execute("ROLLBACK TO SAVEPOINT unit")
-                    conn.execute("RELEASE SAVEPOINT unit")
                     batch.settle()
                 except psycopg.Error:
+                    batch.lost = True
+                if statements.conn.info.transaction_status == TransactionStatus.INERROR:
                     batch.lost = True
                 raise
 
@@ -213,12 +220,12 @@ class PostgresStore:
             raise StorageError("A batch cannot start inside an open transaction")
         with translate_errors(), self._pool.connection() as conn:
             conn.execute("BEGIN")
-            batch = Batch(conn)
+            batch = Batch(Statements(conn, HELD))
             try:
                 with conn.pipeline() as pipeline:
                     batch.pipeline = pipeline
                     if tenant_ids:
-                        batch.locked = PostgresUnitOfWork(conn, batch).lock_tenants(tenant_ids)
+                        hold_tenants(batch, tenant_ids)
                     self._local.batch = batch
                     try:
                         yield batch
@@ -226,6 +233,7 @@ class PostgresStore:
                         self._local.batch = None
                     if batch.lost:
                         raise StorageError("The batch's transaction was lost")
+                    batch.statements.flush()
                     conn.execute("COMMIT")
             except BaseException:
                 if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
@@ -235,7 +243,7 @@ class PostgresStore:
     @contextmanager
     def reader(self) -> Iterator[PostgresReader]:
         batch = self._batch()
-        inside = batch.conn if batch is not None else getattr(self._local, "unit", None)
+        inside = batch.statements if batch is not None else getattr(self._local, "unit", None)
         if inside is not None:  # in this thread's batch or unit of work: it sees their writes
             with translate_errors():
                 yield PostgresReader(inside)

@@ -20,9 +20,11 @@ import psycopg
 from psycopg import errors as pgerrors
 
 from mockpay_core.domain.delivery import Claim
+from mockpay_core.domain.fraud import FraudRule, RuleSpec
 from mockpay_core.domain.model import AuditEntry, Payment
 from mockpay_core.errors import IdempotencyKeyInUse
 from mockpay_core.storage.postgres.dialect import POSTGRES, SQL
+from mockpay_core.storage.postgres.statements import Statements
 from mockpay_core.storage.protocol import IdempotencyRecord
 from mockpay_core.storage.sql.deliveries import DeliveryWrites
 from mockpay_core.storage.sql.dialect import Mapper
@@ -36,10 +38,19 @@ from mockpay_core.storage.sql.writer import SqlUnitOfWork
 IDEMPOTENCY_LOCK_SPACE: Final = 0x4D50
 META_LOCK_SPACE: Final = 0x4D51
 _ADVISORY_SQL: Final = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
+_TRY_ADVISORY_SQL: Final = "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))"
 _LOCK_TENANTS_SQL: Final = "SELECT id FROM tenants WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE"
+_HEADS_SQL: Final = (
+    "SELECT t.id, a.seq, a.hash FROM tenants t JOIN LATERAL (SELECT seq, hash FROM audit_log"
+    " WHERE tenant_id = t.id ORDER BY seq DESC LIMIT 1) a ON TRUE WHERE t.id = ANY(%s)"
+)  # each tenant's chain head, from the end of its (tenant_id, seq) index
+_RULES_SQL: Final = SQL.active_rules.replace("tenant_id = %s", "tenant_id = ANY(%s)").replace(
+    " FROM fraud_rules", ", tenant_id FROM fraud_rules", 1
+)  # every batched tenant's rules, each row with its owner (None: everyone's)
 _LOCK_DUE_SQL: Final = SQL.dialect.render(
     f"SELECT {', '.join(SQL.payment.names)} FROM payments WHERE id = ANY(?)"
-    " AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id FOR UPDATE"
+    " AND tenant_id = ANY(?) AND expires_at IS NOT NULL AND expires_at <= ?"
+    " ORDER BY expires_at, id FOR UPDATE"
 )
 _FIRST_OPEN: Final = first_open(POSTGRES)
 # Each branch walks its own partial index in time order and stops at ``limit``; rows
@@ -84,6 +95,12 @@ _CLAIMS: Final = Mapper(
     Claim,
 )  # fmt: skip
 TRIGGERS: Final = ("audit_log_no_update", "audit_log_no_truncate")
+# INSERTs whose answer nobody reads: held back and sent together (statements.py).
+HELD: Final = frozenset({
+    SQL.insert_payment, SQL.insert_audit, SQL.insert_decision, SQL.insert_event,
+    SQL.insert_delivery, SQL.insert_refund, SQL.insert_dispute, SQL.put_idempotency,
+    SQL.record_attempt,
+})  # fmt: skip
 
 
 def _in_use(key: str) -> IdempotencyKeyInUse:
@@ -95,17 +112,23 @@ def _in_use(key: str) -> IdempotencyKeyInUse:
 class PostgresReader(SqlReader):
     sql: ClassVar[Sql] = SQL
 
+    def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+        return self._all(sql, params)  # a result taken whole: its cursor may be shared
+
 
 @dataclass
 class Batch:
-    """What the units of work of one batch share: its connection, the tenants it holds,
-    and, once a unit has extended a held tenant's audit chain, that chain's head (nobody
-    else can move it while the batch holds the tenant). ``pipeline``: statements are sent
-    without waiting for their answers, until one is needed (``settle``)."""
+    """What the units of work of one batch share: its statements (one connection), the
+    tenants it holds, and what nobody else can change while it holds them: once a unit has
+    extended a held tenant's audit chain, that chain's head; once a unit has read the fraud
+    rules, the rules (cleared when a unit writes rules or rolls back). ``pipeline``:
+    statements are sent without waiting for their answers, until one is needed
+    (``settle``)."""
 
-    conn: psycopg.Connection[Any]
+    statements: Statements
     locked: set[str] = field(default_factory=set)
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    rules: dict[str, list[FraudRule]] = field(default_factory=dict)
     pipeline: psycopg.Pipeline | None = None
     lost: bool = False
 
@@ -113,37 +136,71 @@ class Batch:
         return tenant_id is None or tenant_id in self.locked
 
     def settle(self) -> None:
+        """Send what is held and wait for every answer (errors are raised here)."""
+        self.statements.flush()
         if self.pipeline is not None:
             self.pipeline.sync()
+        self.statements.changed = False
+
+    def rolled_back(self, heads: dict[str, tuple[int, str]]) -> None:
+        self.heads = heads
+        self.rules.clear()
+
+
+def hold_tenants(batch: Batch, tenant_ids: Collection[str]) -> None:
+    """Lock a batch's tenants (in id order) and read what nobody else can change while it
+    holds them, their audit heads and fraud rules: three statements, one round trip. Each
+    read is its own statement, so its snapshot is taken once the locks are granted."""
+    conn = batch.statements.conn
+    wanted = sorted(set(tenant_ids))
+    locked, heads, rules = conn.cursor(), conn.cursor(), conn.cursor()
+    locked.execute(_LOCK_TENANTS_SQL, (wanted,))
+    heads.execute(_HEADS_SQL, (wanted,))
+    rules.execute(_RULES_SQL, (wanted,))
+    batch.locked = {r[0] for r in locked.fetchall()}
+    batch.heads = {r[0]: (int(r[1]), str(r[2])) for r in heads.fetchall() if r[0] in batch.locked}
+    rows = rules.fetchall()
+    reader = PostgresReader(conn)
+    for tenant_id in batch.locked:
+        batch.rules[tenant_id] = reader._rules([r[:-1] for r in rows if r[-1] in (None, tenant_id)])
 
 
 class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
+    """Over a transaction's ``Statements`` (its savepoints taken lazily, its INSERTs sent
+    together), in a batch or on its own."""
+
     sql: ClassVar[Sql] = SQL
 
-    def __init__(self, conn: Any, batch: Batch | None = None) -> None:
+    def __init__(self, statements: Statements, batch: Batch | None = None) -> None:
         """``batch``: the batch this unit runs in, if any (its tenants are held already)."""
-        super().__init__(conn)
+        super().__init__(statements)
+        self._statements = statements
         self._batch = batch
         self._tenants_locked: set[str] = set(batch.locked) if batch else set()
-        self._key_waiting: str | None = None  # an advisory lock sent, its answer not read
+        self._key_try: tuple[str, tuple[int, str], Any] | None = None  # its answer unread
 
     def _settle(self) -> None:
         if self._batch is not None:
             self._batch.settle()
+        else:
+            self._statements.flush()
+
+    def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+        return self._all(sql, params)  # a result taken whole: the cursor is shared
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """Locks taken inside a savepoint are let go when it rolls back: forget them too,
-        and the audit heads it wrote."""
+        """Tenants locked inside a savepoint are let go when it rolls back: forget them
+        too, and the audit heads and rules it wrote."""
         held = set(self._tenants_locked)
         heads = dict(self._batch.heads) if self._batch else {}
         try:
-            with super().savepoint():
+            with self._statements.level(self._settle):
                 yield
         except BaseException:
             self._tenants_locked = held
             if self._batch is not None:
-                self._batch.heads = heads
+                self._batch.rolled_back(heads)
             raise
 
     def lock_tenant(self, tenant_id: str) -> bool:
@@ -151,6 +208,7 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
         until commit. Inserts into ``payments`` (foreign-key checks) are not blocked."""
         if tenant_id in self._tenants_locked:
             return True
+        self._statements.cover()  # a rolled-back unit lets go of the tenants it locked
         if self._one(self.sql.lock_tenant, (tenant_id,)) is None:
             return False
         self._tenants_locked.add(tenant_id)
@@ -161,29 +219,76 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
         tenants this transaction now holds."""
         wanted = sorted(set(tenant_ids) - self._tenants_locked)
         if wanted:
+            self._statements.cover()
             self._tenants_locked.update(r[0] for r in self._all(_LOCK_TENANTS_SQL, (wanted,)))
         return self._tenants_locked
 
+    def active_rules(self, tenant_id: str) -> list[FraudRule]:
+        """In a batch, read once: rules change only through a unit of work, and a batch's
+        units see its snapshot of them as if they had run at its first read."""
+        if self._batch is None:
+            return super().active_rules(tenant_id)
+        rules = self._batch.rules.get(tenant_id)
+        if rules is None:
+            rules = self._batch.rules[tenant_id] = super().active_rules(tenant_id)
+        return list(rules)
+
+    def insert_rule(self, rule: FraudRule, tenant_id: str | None) -> None:
+        self._rules_changed()
+        super().insert_rule(rule, tenant_id)
+
+    def update_rule(self, rule_id: str, spec: RuleSpec, updated_at: datetime) -> None:
+        self._rules_changed()
+        super().update_rule(rule_id, spec, updated_at)
+
+    def delete_rule(self, rule_id: str) -> bool:
+        self._rules_changed()
+        return super().delete_rule(rule_id)
+
+    def _rules_changed(self) -> None:
+        if self._batch is not None:
+            self._batch.rules.clear()
+
     def lock_idempotency_key(self, tenant_id: str, key: str) -> None:
-        """A transaction-scoped advisory lock on (tenant, key); a bounded wait (the session's
-        ``lock_timeout``), then ``IdempotencyKeyInUse``. In a pipeline its answer comes
-        with the record read next (``get_idempotency``): one round trip for both."""
+        """A transaction-scoped advisory lock on (tenant, key). First tried without waiting
+        (free, as it nearly always is, it needs no savepoint); a held key is then waited
+        for after one (a bounded wait, the session's ``lock_timeout``), then
+        ``IdempotencyKeyInUse``. In a pipeline the try's answer comes with the record read
+        next (``get_idempotency``): one round trip for both."""
+        args = (IDEMPOTENCY_LOCK_SPACE, f"{tenant_id}:{key}")
+        self._key_try = (key, args, self._statements.aside(_TRY_ADVISORY_SQL, args))
+        if self._batch is None or self._batch.pipeline is None:
+            self._key_taken()
+
+    def _key_taken(self) -> bool:
+        """The key tried last is ours: True if the try got it, False if it had to wait."""
+        if self._key_try is None:
+            return True
+        key, args, cursor = self._key_try
+        self._key_try = None
+        row = cursor.fetchone()
+        if row is not None and row[0]:
+            return True
+        self._statements.cover()
         try:
-            self._conn.execute(_ADVISORY_SQL, (IDEMPOTENCY_LOCK_SPACE, f"{tenant_id}:{key}"))
+            self._one(_ADVISORY_SQL, args)
         except pgerrors.LockNotAvailable:
             raise _in_use(key) from None
-        self._key_waiting = key
+        return False
 
     def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None:
-        waiting, self._key_waiting = self._key_waiting, None
-        try:
-            return super().get_idempotency(tenant_id, key)
-        except pgerrors.LockNotAvailable:
-            if waiting is None:
-                raise
-            raise _in_use(waiting) from None
+        found = super().get_idempotency(tenant_id, key)
+        if self._key_taken():
+            return found
+        return super().get_idempotency(tenant_id, key)  # read again, under the lock
+
+    def finish(self) -> None:
+        """The unit is done: a key it tried is settled (waited for, if it was held)."""
+        self._key_taken()
 
     def lock_payment(self, tenant_id: str, payment_id: str) -> Payment | None:
+        if tenant_id not in self._tenants_locked:  # it may wait: undone with the unit
+            self._statements.cover()
         row = self._one(self.sql.lock_payment, (payment_id, tenant_id))
         return None if row is None else self.sql.payment(row)
 
@@ -204,6 +309,7 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
         """Meta rows are read-then-written flags (``default_fraud_rules_seeded``): inside a
         unit of work the key is locked first, so two processes opening a new database at
         once do not both act on its absence."""
+        self._statements.cover()
         self._conn.execute(_ADVISORY_SQL, (META_LOCK_SPACE, key))
         return super().get_meta(key)
 
@@ -214,8 +320,8 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
         seen = super().due_authorizations(now, limit)
         if not seen:
             return []
-        self.lock_tenants({p.tenant_id for p in seen})
-        rows = self._all(_LOCK_DUE_SQL, ([p.id for p in seen], now))
+        tenants = sorted(self.lock_tenants({p.tenant_id for p in seen}))
+        rows = self._all(_LOCK_DUE_SQL, ([p.id for p in seen], tenants, now))
         return self.sql.payment.many(rows)
 
     def claim_deliveries(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -24,6 +25,11 @@ class Connected:
 
     def _all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Row]:
         rows: list[Row] = self._conn.execute(sql, params).fetchall()
+        return rows
+
+    def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Iterable[Row]:
+        """Rows as they come (a long result, streamed where the driver streams)."""
+        rows: Iterable[Row] = self._conn.execute(sql, params)
         return rows
 
     def _count(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> int:

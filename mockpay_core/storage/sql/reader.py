@@ -92,7 +92,7 @@ class SqlReader(DeliveryReads):
         """Rows with ``created_at`` as the chained ISO text (what the hash covers)."""
         mapper, dialect = self.sql.audit, self.sql.dialect
         at = mapper.names.index("created_at")
-        for row in self._conn.execute(self.sql.audit_chain, (tenant_id,)):
+        for row in self._rows(self.sql.audit_chain, (tenant_id,)):
             values = list(row)
             text = dialect.time_text(values[at])
             values = mapper.values(values)

@@ -1,0 +1,184 @@
+"""What one PostgreSQL transaction sends, in as few statements as keep its meaning.
+
+On the server's writer a payment's creation costs far more in psycopg's per-statement work
+and in waits for answers than in PostgreSQL itself (bench/batch.py counts both), so:
+
+- **One cursor** for every statement of the transaction (a new one per statement cost
+  about a third of psycopg's time per statement).
+- **INSERTs held back and sent as one.** An INSERT whose answer nobody reads (the payment,
+  its audit row, its fraud decision, its idempotency record) waits; the INSERTs that follow
+  one another go as one data-modifying ``WITH`` statement when anything else is sent.
+  Sub-statements of a ``WITH`` share one snapshot and run in no promised order, so nothing
+  that must see or follow an earlier row is held with it: every other statement (a read,
+  an UPDATE, a lock) sends what is held first, and a statement holds one INSERT per table.
+  Foreign keys are checked at the end of the statement, when all its rows exist.
+- **Savepoints taken when first needed.** A savepoint (a unit of work in a batch, a
+  command inside it) is sent only before its first change; one that changed nothing needs
+  none, and levels that begin with nothing changed share one. Rolling a level back undoes
+  the changes since its savepoint; locks it took before its first change (an idempotency
+  key, a payment row: always under its tenant's lock, which the batch holds) stay until
+  the transaction ends, which orders nothing differently. Tenant locks count as changes,
+  so the tenants a failed unit locked are let go, as every writer locks tenants in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+
+import psycopg
+
+HELD_MAX: Final = 16  # statements in one WITH; a unit of work writes at most a handful
+# psycopg parses a statement's placeholders once and caches the result only for statements
+# of at most 50 parameters; past that it parses on every execution, which cost more (about
+# 0.5 ms for a create's joined INSERTs) than sending two statements.
+PARAMS_MAX: Final = 50
+_CHANGES: Final = ("INSERT", "UPDATE", "DELETE", "WITH")
+
+
+@dataclass(slots=True)
+class _Level:
+    savepoint: str | None = None  # the savepoint its changes can be undone to
+    owner: bool = False  # it took that savepoint (outer levels may share it)
+
+
+class Statements:
+    """A connection's statements for one transaction: ``execute`` as on a connection (the
+    cursor it returns is the one cursor), ``hold`` for INSERTs nobody reads the answer of,
+    ``level`` for a savepoint, ``flush`` before anything must have been sent."""
+
+    def __init__(self, conn: psycopg.Connection[Any], held: Collection[str] = ()) -> None:
+        """``held``: the INSERT statements ``execute`` holds back."""
+        self.conn = conn
+        self._holdable = frozenset(held)
+        self._cursor, self._aside = conn.cursor(), conn.cursor()
+        self._held: list[tuple[str, Sequence[Any]]] = []
+        self._held_params = 0
+        self._levels: list[_Level] = []
+        self._savepoints = 0
+        self.changed = False  # anything sent that a unit's end must wait for
+
+    def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor[Any]:
+        """Send ``sql`` (after what is held), or hold it if it is one of ``held``."""
+        if sql in self._holdable:
+            self.hold(sql, params)
+            return self._cursor  # its answer is not to be read
+        self.flush()
+        if sql.lstrip()[:6].upper() in _CHANGES:
+            self.cover()
+            self.changed = True
+        return self._cursor.execute(sql, params)
+
+    def aside(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor[Any]:
+        """Send a read whose answer is wanted after the next statement's (on a cursor of its
+        own, so the next one does not take its place)."""
+        self.flush()
+        return self._aside.execute(sql, params)
+
+    def hold(self, sql: str, params: Sequence[Any]) -> None:
+        """An ``INSERT INTO <table> ...`` (no ``WITH``, no ``RETURNING``), sent later."""
+        self.cover()
+        if (
+            _clashes(sql, self._held)
+            or len(self._held) >= HELD_MAX
+            or self._held_params + len(params) > PARAMS_MAX
+        ):
+            self.flush()
+        self._held_params += len(params)
+        self._held.append((sql, params))
+        self.changed = True
+
+    def flush(self) -> None:
+        """Send what is held, as one statement."""
+        held, self._held, self._held_params = self._held, [], 0
+        if len(held) == 1:
+            self._cursor.execute(*held[0])
+        elif held:
+            self._cursor.execute(_joined(tuple(sql for sql, _ in held)), _params(held))
+
+    def cover(self) -> None:
+        """A change is about to be sent: the open levels that have changed nothing yet get
+        a savepoint (one, shared), sent after what is held (which is theirs to keep)."""
+        if not self._levels or self._levels[-1].savepoint is not None:
+            return
+        self.flush()
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        self._cursor.execute(f"SAVEPOINT {name}")
+        uncovered = [lv for lv in self._levels if lv.savepoint is None]
+        for lv in uncovered:
+            lv.savepoint = name
+        uncovered[0].owner = True
+
+    @contextmanager
+    def level(self, settle: Callable[[], None], *, answered: bool = False) -> Iterator[None]:
+        """A savepoint level: its changes undone if the block raises. ``settle()`` sends what
+        is held and waits for every answer (a pipeline's sync), so that a failed statement's
+        error is raised before the rollback is sent; ``answered``: also when it ends well,
+        so that its errors are raised while it can still be undone."""
+        lv = _Level()
+        self._levels.append(lv)
+        try:
+            yield
+            if lv.owner:
+                self.flush()
+                self._cursor.execute(f"RELEASE SAVEPOINT {lv.savepoint}")
+            if answered and self.changed:
+                settle()
+        except BaseException:
+            self._undo(lv, settle)
+            raise
+        finally:
+            if self._levels and self._levels[-1] is lv:
+                self._levels.pop()
+
+    def _undo(self, lv: _Level, settle: Callable[[], None]) -> None:
+        self._levels.pop()
+        if lv.savepoint is None:  # it changed nothing
+            return
+        self._held, self._held_params = [], 0  # all since its savepoint: its own, unsent
+        with contextlib.suppress(psycopg.Error):  # its own failure, raised already
+            settle()
+        self._cursor.execute(f"ROLLBACK TO SAVEPOINT {lv.savepoint}")
+        if lv.owner:
+            self._cursor.execute(f"RELEASE SAVEPOINT {lv.savepoint}")
+
+    @property
+    def open_levels(self) -> int:
+        return len(self._levels)
+
+
+def _target(sql: str) -> str:
+    return sql.split(None, 3)[2]  # INSERT INTO <table> ...
+
+
+def _clashes(sql: str, held: list[tuple[str, Sequence[Any]]]) -> bool:
+    """One INSERT per table in a statement: PostgreSQL runs the parts of a ``WITH`` in an
+    order of its own (serial columns such as ``deliveries.seq`` would be numbered out of
+    order), and an upsert would not see the rows inserted beside it."""
+    table = _target(sql)
+    return any(_target(h) == table for h, _ in held)
+
+
+_JOINED: dict[tuple[str, ...], str] = {}
+
+
+def _joined(statements: tuple[str, ...]) -> str:
+    """``WITH h1 AS (s1), h2 AS (s2) s3``: one statement, rendered once per sequence."""
+    found = _JOINED.get(statements)
+    if found is None:
+        parts = [f"h{i} AS ({s})" for i, s in enumerate(statements[:-1], 1)]
+        found = f"WITH {', '.join(parts)} {statements[-1]}"
+        if len(_JOINED) < 1024:  # a few dozen sequences occur; a bound all the same
+            _JOINED[statements] = found
+    return found
+
+
+def _params(held: list[tuple[str, Sequence[Any]]]) -> list[Any]:
+    joined: list[Any] = []
+    for _, params in held:
+        joined.extend(params)
+    return joined

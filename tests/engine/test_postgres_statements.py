@@ -1,0 +1,204 @@
+"""PostgreSQL's ``Statements``: INSERTs sent together, savepoints taken when first needed.
+
+On a real connection, with a cursor that records what reaches the server: each test checks
+both what was sent and what the tables hold afterwards, so that sending less never changes
+what a transaction does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+
+from mockpay_core import Engine, EngineConfig, SeededIds, SimulatedClock
+from mockpay_core.storage.postgres import PostgresStore
+from mockpay_core.storage.postgres.statements import PARAMS_MAX, Statements
+
+PARENT = "INSERT INTO parent (id) VALUES (%s)"
+CHILD = "INSERT INTO child (seq_note, parent_id) VALUES (%s, %s)"
+NOTE = "INSERT INTO note (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v = excluded.v"
+WIDE = "INSERT INTO wide VALUES (" + ", ".join(["%s"] * 30) + ")"
+WIDER = WIDE.replace("wide", "wider")
+HOOK = "http://127.0.0.1:4000/hooks"
+
+
+class Recording(psycopg.Cursor[Any]):
+    sent: list[str]
+
+    def execute(self, query: Any, params: Any = None, **kw: Any) -> Any:  # type: ignore[override]
+        Recording.sent.append(str(query))
+        if params is not None:
+            assert len(params) <= PARAMS_MAX  # psycopg's parse cache takes at most 50
+        return super().execute(query, params, **kw)
+
+
+@pytest.fixture
+def conn(postgres_url: str) -> Iterator[psycopg.Connection[Any]]:
+    schema = f"statements_{uuid.uuid4().hex[:12]}"  # its own tables, not MockPay's
+    with psycopg.connect(postgres_url, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+        c.execute(f"SET search_path = {schema}")
+        c.execute("CREATE TABLE parent (id text PRIMARY KEY)")
+        c.execute(
+            "CREATE TABLE child (seq bigserial PRIMARY KEY, seq_note text,"
+            " parent_id text NOT NULL REFERENCES parent (id))"
+        )
+        c.execute("CREATE TABLE note (k text PRIMARY KEY, v text)")
+        for table in ("wide", "wider"):
+            c.execute(f"CREATE TABLE {table} (" + ", ".join(f"c{i} int" for i in range(30)) + ")")
+        c.execute("BEGIN")
+        c.cursor_factory = Recording
+        Recording.sent = []
+        try:
+            yield c
+        finally:
+            c.execute("ROLLBACK")
+            c.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def rows(conn: psycopg.Connection[Any], sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.Cursor(conn) as cur:  # not recorded
+        return cur.execute(sql).fetchall()
+
+
+def test_inserts_into_different_tables_go_as_one_statement(conn: Any) -> None:
+    s = Statements(conn, {PARENT, CHILD})
+    s.execute(PARENT, ("p1",))
+    s.execute(CHILD, ("a", "p1"))  # its foreign key is checked when the statement ends
+    assert Recording.sent == []  # held until something else is sent
+    assert s.execute("SELECT count(*) FROM child").fetchone() == (1,)
+    assert len(Recording.sent) == 2 and Recording.sent[0].startswith("WITH h1 AS (INSERT")
+
+
+def test_inserts_into_one_table_keep_their_order(conn: Any) -> None:
+    s = Statements(conn, {PARENT, CHILD})
+    s.execute(PARENT, ("p1",))
+    for note in "abc":
+        s.execute(CHILD, (note, "p1"))
+    s.flush()
+    assert [r[0] for r in rows(conn, "SELECT seq_note FROM child ORDER BY seq")] == list("abc")
+    assert len(Recording.sent) == 3  # parent + a, then b, then c
+
+
+def test_an_upsert_sees_the_row_before_it(conn: Any) -> None:
+    s = Statements(conn, {NOTE})
+    s.execute(NOTE, ("k", "1"))
+    s.execute(NOTE, ("k", "2"))  # in one statement this would be a cardinality error
+    s.flush()
+    assert rows(conn, "SELECT v FROM note") == [("2",)]
+
+
+def test_a_statement_never_carries_more_parameters_than_psycopg_caches(conn: Any) -> None:
+    s = Statements(conn, {WIDE, WIDER, PARENT})
+    s.execute(WIDE, tuple(range(30)))
+    s.execute(PARENT, ("p1",))
+    s.execute(WIDER, tuple(range(30)))  # 61 together: sent as two statements
+    s.flush()  # the Recording cursor asserts the bound on every statement
+    assert len(Recording.sent) == 2
+    assert rows(conn, "SELECT count(*) FROM wide") == rows(conn, "SELECT count(*) FROM wider")
+
+
+def test_a_level_that_changes_nothing_sends_no_savepoint(conn: Any) -> None:
+    s = Statements(conn, {PARENT})
+    with s.level(s.flush):
+        s.execute("SELECT 1").fetchone()
+    with pytest.raises(LookupError), s.level(s.flush):
+        s.execute("SELECT 1").fetchone()
+        raise LookupError
+    assert not any("SAVEPOINT" in q for q in Recording.sent)
+
+
+def test_nested_levels_share_one_savepoint_and_a_failed_inner_one_undoes_only_itself(
+    conn: Any,
+) -> None:
+    s = Statements(conn, {PARENT, CHILD})
+    with s.level(s.flush):  # a unit of work
+        with s.level(s.flush):  # a command inside it: ends well
+            s.execute(PARENT, ("p1",))
+        with pytest.raises(LookupError), s.level(s.flush):  # fails after its own write
+            s.execute(PARENT, ("p2",))
+            raise LookupError
+        s.execute(CHILD, ("a", "p1"))
+    s.flush()
+    assert rows(conn, "SELECT id FROM parent") == [("p1",)]
+    assert rows(conn, "SELECT seq_note FROM child") == [("a",)]
+    savepoints = [q for q in Recording.sent if q.startswith("SAVEPOINT")]
+    assert len(savepoints) == 2  # the unit's (shared with its first command), the second's
+
+
+def test_a_failed_outer_level_undoes_what_its_inner_levels_kept(conn: Any) -> None:
+    s = Statements(conn, {PARENT})
+    s.execute(PARENT, ("before",))
+    with pytest.raises(LookupError), s.level(s.flush):
+        with s.level(s.flush):
+            s.execute(PARENT, ("inner",))
+        s.execute(PARENT, ("outer",))
+        raise LookupError
+    s.flush()
+    assert rows(conn, "SELECT id FROM parent") == [("before",)]
+
+
+def test_a_database_error_in_held_inserts_is_raised_inside_their_level(conn: Any) -> None:
+    s = Statements(conn, {PARENT, CHILD})
+    s.execute(PARENT, ("p1",))
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), s.level(s.flush):
+        s.execute(CHILD, ("orphan", "nobody"))
+    s.execute(CHILD, ("kept", "p1"))
+    s.flush()
+    assert rows(conn, "SELECT seq_note FROM child") == [("kept",)]
+
+
+# Through the store: the idempotency key tried first, waited for only when held.
+
+
+@pytest.fixture
+def engine(postgres_schema: tuple[str, str]) -> Iterator[Engine]:
+    url, schema = postgres_schema
+    store = PostgresStore(url, schema=schema, busy_timeout_s=5)
+    made = Engine(
+        store,
+        clock=SimulatedClock(datetime(2026, 3, 1, tzinfo=UTC)),
+        ids=SeededIds(5),
+        config=EngineConfig(seed_default_fraud_rules=False),
+    )
+    yield made
+    made.close()
+
+
+def test_a_key_held_elsewhere_is_waited_for_and_its_record_read_after(engine: Engine) -> None:
+    """Another transaction holds the key (not the tenant) and stores an answer under it; a
+    batch's create with that key finds the key taken when it tries it, waits, and replays
+    that answer: what it read beside the try is read again under the lock."""
+    tenant = engine.register_tenant("Acme", "a@acme.test").tenant
+    store, holding = engine.store, threading.Event()
+    first = engine.create_payment(
+        tenant.id, amount=10, currency="USD", webhook_url=HOOK, idempotency_key="k0"
+    ).value
+
+    def hold() -> None:
+        with store.unit_of_work() as uow:
+            uow.lock_idempotency_key(tenant.id, "shared")
+            record = uow.get_idempotency(tenant.id, "k0")
+            assert record is not None
+            uow.put_idempotency(replace(record, key="shared"))
+            holding.set()
+            time.sleep(0.3)  # the batch below tries the key meanwhile
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(10)
+    with store.batch([tenant.id]):
+        again = engine.create_payment(
+            tenant.id, amount=10, currency="USD", webhook_url=HOOK, idempotency_key="shared"
+        )
+    holder.join(10)
+    assert again.replayed and again.value.id == first.id
+    assert [p.id for p in engine.list_payments(tenant.id, limit=10).data] == [first.id]
