@@ -12,7 +12,7 @@ from ours import Bench
 SAMPLES_PER_S = 200  # py-spy's rate
 
 AREAS = (  # (frame marker, area): a sample counts to the first area with a frame on its stack
-    ("Dispatcher.run_until_idle (", "webhook delivery (the background thread)"),
+    ("background (server/app.py", "the background thread: webhook delivery, expiries"),
     ("tenant (server/deps.py", "authenticate and rate-limit (the tenant dependency)"),
     ("EngineCalls._run (", "commands on the writer thread (engine, batch, COMMIT)"),
     ("Engine.", "Engine methods (reads, on the event loop)"),

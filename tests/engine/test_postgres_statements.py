@@ -132,6 +132,7 @@ def test_nested_levels_share_one_savepoint_and_a_failed_inner_one_undoes_only_it
     assert rows(conn, "SELECT seq_note FROM child") == [("a",)]
     savepoints = [q for q in Recording.sent if q.startswith("SAVEPOINT")]
     assert len(savepoints) == 2  # the unit's (shared with its first command), the second's
+    assert not any(q.startswith("RELEASE") for q in Recording.sent)  # commit keeps them
 
 
 def test_a_failed_outer_level_undoes_what_its_inner_levels_kept(conn: Any) -> None:

@@ -12,13 +12,17 @@ and in waits for answers than in PostgreSQL itself (bench/batch.py counts both),
   that must see or follow an earlier row is held with it: every other statement (a read,
   an UPDATE, a lock) sends what is held first, and a statement holds one INSERT per table.
   Foreign keys are checked at the end of the statement, when all its rows exist.
-- **Savepoints taken when first needed.** A savepoint (a unit of work in a batch, a
-  command inside it) is sent only before its first change; one that changed nothing needs
-  none, and levels that begin with nothing changed share one. Rolling a level back undoes
-  the changes since its savepoint; locks it took before its first change (an idempotency
-  key, a payment row: always under its tenant's lock, which the batch holds) stay until
-  the transaction ends, which orders nothing differently. Tenant locks count as changes,
-  so the tenants a failed unit locked are let go, as every writer locks tenants in order.
+- **Savepoints taken when first needed, never released.** A savepoint (a unit of work in
+  a batch, a command inside it) is sent only before its first change; one that changed
+  nothing needs none, and levels that begin with nothing changed share one. Rolling a
+  level back undoes the changes since its savepoint (and every savepoint after it); locks
+  it took before its first change (an idempotency key, a payment row: always under its
+  tenant's lock, which the batch holds) stay until the transaction ends, which orders
+  nothing differently. Tenant locks count as changes, so the tenants a failed unit locked
+  are let go, as every writer locks tenants in order. A level that ends well leaves its
+  savepoint in place: RELEASE would cost a statement and keep nothing more (the commit
+  keeps its changes either way, and PostgreSQL has a subtransaction per savepoint
+  whether or not it is released).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ _CHANGES: Final = ("INSERT", "UPDATE", "DELETE", "WITH")
 @dataclass(slots=True)
 class _Level:
     savepoint: str | None = None  # the savepoint its changes can be undone to
-    owner: bool = False  # it took that savepoint (outer levels may share it)
+    owner: bool = False  # it took that savepoint (levels inside it may share it)
 
 
 class Statements:
@@ -124,8 +128,7 @@ class Statements:
         try:
             yield
             if lv.owner:
-                self.flush()
-                self._cursor.execute(f"RELEASE SAVEPOINT {lv.savepoint}")
+                self.flush()  # what it holds fails inside it, where it can be undone
             if answered and self.changed:
                 settle()
         except BaseException:
@@ -143,8 +146,6 @@ class Statements:
         with contextlib.suppress(psycopg.Error):  # its own failure, raised already
             settle()
         self._cursor.execute(f"ROLLBACK TO SAVEPOINT {lv.savepoint}")
-        if lv.owner:
-            self._cursor.execute(f"RELEASE SAVEPOINT {lv.savepoint}")
 
     @property
     def open_levels(self) -> int:
