@@ -108,9 +108,9 @@ def test_a_statement_never_carries_more_parameters_than_psycopg_caches(conn: Any
 
 def test_a_level_that_changes_nothing_sends_no_savepoint(conn: Any) -> None:
     s = Statements(conn, {PARENT})
-    with s.level(s.flush):
+    with s.level():
         s.execute("SELECT 1").fetchone()
-    with pytest.raises(LookupError), s.level(s.flush):
+    with pytest.raises(LookupError), s.level():
         s.execute("SELECT 1").fetchone()
         raise LookupError
     assert not any("SAVEPOINT" in q for q in Recording.sent)
@@ -120,10 +120,10 @@ def test_nested_levels_share_one_savepoint_and_a_failed_inner_one_undoes_only_it
     conn: Any,
 ) -> None:
     s = Statements(conn, {PARENT, CHILD})
-    with s.level(s.flush):  # a unit of work
-        with s.level(s.flush):  # a command inside it: ends well
+    with s.level():  # a unit of work
+        with s.level():  # a command inside it: ends well
             s.execute(PARENT, ("p1",))
-        with pytest.raises(LookupError), s.level(s.flush):  # fails after its own write
+        with pytest.raises(LookupError), s.level():  # fails after its own write
             s.execute(PARENT, ("p2",))
             raise LookupError
         s.execute(CHILD, ("a", "p1"))
@@ -138,8 +138,8 @@ def test_nested_levels_share_one_savepoint_and_a_failed_inner_one_undoes_only_it
 def test_a_failed_outer_level_undoes_what_its_inner_levels_kept(conn: Any) -> None:
     s = Statements(conn, {PARENT})
     s.execute(PARENT, ("before",))
-    with pytest.raises(LookupError), s.level(s.flush):
-        with s.level(s.flush):
+    with pytest.raises(LookupError), s.level():
+        with s.level():
             s.execute(PARENT, ("inner",))
         s.execute(PARENT, ("outer",))
         raise LookupError
@@ -150,7 +150,7 @@ def test_a_failed_outer_level_undoes_what_its_inner_levels_kept(conn: Any) -> No
 def test_a_database_error_in_held_inserts_is_raised_inside_their_level(conn: Any) -> None:
     s = Statements(conn, {PARENT, CHILD})
     s.execute(PARENT, ("p1",))
-    with pytest.raises(psycopg.errors.ForeignKeyViolation), s.level(s.flush):
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), s.level():
         s.execute(CHILD, ("orphan", "nobody"))
     s.execute(CHILD, ("kept", "p1"))
     s.flush()

@@ -28,7 +28,7 @@ and in waits for answers than in PostgreSQL itself (bench/batch.py counts both),
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -64,6 +64,14 @@ class Statements:
         self._levels: list[_Level] = []
         self._savepoints = 0
         self.changed = False  # anything sent that a unit's end must wait for
+        self.pipeline: psycopg.Pipeline | None = None  # sent without waiting, if set
+
+    def settle(self) -> None:
+        """Send what is held and wait for every answer (errors are raised here)."""
+        self.flush()
+        if self.pipeline is not None:
+            self.pipeline.sync()
+        self.changed = False
 
     def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor[Any]:
         """Send ``sql`` (after what is held), or hold it if it is one of ``held``."""
@@ -118,11 +126,11 @@ class Statements:
         uncovered[0].owner = True
 
     @contextmanager
-    def level(self, settle: Callable[[], None], *, answered: bool = False) -> Iterator[None]:
-        """A savepoint level: its changes undone if the block raises. ``settle()`` sends what
-        is held and waits for every answer (a pipeline's sync), so that a failed statement's
-        error is raised before the rollback is sent; ``answered``: also when it ends well,
-        so that its errors are raised while it can still be undone."""
+    def level(self, *, answered: bool = False) -> Iterator[None]:
+        """A savepoint level: its changes undone if the block raises (after every answer is
+        in, so that a failed statement's error is raised before the rollback is sent);
+        ``answered``: the answers waited for when it ends well too, so that its errors are
+        raised while it can still be undone."""
         lv = _Level()
         self._levels.append(lv)
         try:
@@ -130,21 +138,21 @@ class Statements:
             if lv.owner:
                 self.flush()  # what it holds fails inside it, where it can be undone
             if answered and self.changed:
-                settle()
+                self.settle()
         except BaseException:
-            self._undo(lv, settle)
+            self._undo(lv)
             raise
         finally:
             if self._levels and self._levels[-1] is lv:
                 self._levels.pop()
 
-    def _undo(self, lv: _Level, settle: Callable[[], None]) -> None:
+    def _undo(self, lv: _Level) -> None:
         self._levels.pop()
         if lv.savepoint is None:  # it changed nothing
             return
         self._held, self._held_params = [], 0  # all since its savepoint: its own, unsent
         with contextlib.suppress(psycopg.Error):  # its own failure, raised already
-            settle()
+            self.settle()
         self._cursor.execute(f"ROLLBACK TO SAVEPOINT {lv.savepoint}")
 
     @property

@@ -33,6 +33,7 @@ created if missing: several labs on one database, or one per test.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Collection, Iterator
@@ -176,18 +177,22 @@ class PostgresStore:
             yield from self._batched_unit(batch)
             return
         with translate_errors(), self._pool.connection() as conn:
-            conn.execute("BEGIN")
             statements = Statements(conn, HELD)
             self._local.unit = statements  # a reader this thread opens meanwhile reads in it
             try:
-                yield PostgresUnitOfWork(statements)
-                statements.flush()
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+                with conn.pipeline() as statements.pipeline:  # its end waits for the COMMIT
+                    conn.execute("BEGIN")
+                    try:
+                        yield PostgresUnitOfWork(statements)
+                        statements.flush()
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        with contextlib.suppress(psycopg.Error):  # raised already, or moot
+                            statements.pipeline.sync()
+                        conn.execute("ROLLBACK")
+                        raise
             finally:
                 self._local.unit = None
-            conn.execute("COMMIT")
 
     def _batched_unit(self, batch: Batch) -> Iterator[PostgresUnitOfWork]:
         """One unit in the batch, its savepoint taken before its first change. Its
@@ -200,14 +205,14 @@ class PostgresStore:
         statements, heads = batch.statements, dict(batch.heads)
         with translate_errors():
             try:
-                with statements.level(batch.settle, answered=True):
+                with statements.level(answered=True):
                     unit = PostgresUnitOfWork(statements, batch)
                     yield unit
                     unit.finish()
             except BaseException:
                 batch.rolled_back(heads)
                 try:
-                    batch.settle()
+                    statements.settle()
                 except psycopg.Error:
                     batch.lost = True
                 if statements.conn.info.transaction_status == TransactionStatus.INERROR:
@@ -222,8 +227,7 @@ class PostgresStore:
             conn.execute("BEGIN")
             batch = Batch(Statements(conn, HELD))
             try:
-                with conn.pipeline() as pipeline:
-                    batch.pipeline = pipeline
+                with conn.pipeline() as batch.statements.pipeline:
                     if tenant_ids:
                         hold_tenants(batch, tenant_ids)
                     self._local.batch = batch

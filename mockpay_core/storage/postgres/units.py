@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Final
 
-import psycopg
 from psycopg import errors as pgerrors
 
 from mockpay_core.domain.delivery import Claim
@@ -118,29 +117,20 @@ class PostgresReader(SqlReader):
 
 @dataclass
 class Batch:
-    """What the units of work of one batch share: its statements (one connection), the
-    tenants it holds, and what nobody else can change while it holds them: once a unit has
-    extended a held tenant's audit chain, that chain's head; once a unit has read the fraud
-    rules, the rules (cleared when a unit writes rules or rolls back). ``pipeline``:
-    statements are sent without waiting for their answers, until one is needed
-    (``settle``)."""
+    """What the units of work of one batch share: its statements (one connection, pipelined:
+    sent without waiting for their answers until one is needed), the tenants it holds, and
+    what nobody else can change while it holds them: once a unit has extended a held
+    tenant's audit chain, that chain's head; once a unit has read the fraud rules, the
+    rules (cleared when a unit writes rules or rolls back)."""
 
     statements: Statements
     locked: set[str] = field(default_factory=set)
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
     rules: dict[str, list[FraudRule]] = field(default_factory=dict)
-    pipeline: psycopg.Pipeline | None = None
     lost: bool = False
 
     def holds(self, tenant_id: str | None) -> bool:
         return tenant_id is None or tenant_id in self.locked
-
-    def settle(self) -> None:
-        """Send what is held and wait for every answer (errors are raised here)."""
-        self.statements.flush()
-        if self.pipeline is not None:
-            self.pipeline.sync()
-        self.statements.changed = False
 
     def rolled_back(self, heads: dict[str, tuple[int, str]]) -> None:
         self.heads = heads
@@ -180,10 +170,7 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
         self._key_try: tuple[str, tuple[int, str], Any] | None = None  # its answer unread
 
     def _settle(self) -> None:
-        if self._batch is not None:
-            self._batch.settle()
-        else:
-            self._statements.flush()
+        self._statements.settle()
 
     def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
         return self._all(sql, params)  # a result taken whole: the cursor is shared
@@ -195,7 +182,7 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
         held = set(self._tenants_locked)
         heads = dict(self._batch.heads) if self._batch else {}
         try:
-            with self._statements.level(self._settle):
+            with self._statements.level():
                 yield
         except BaseException:
             self._tenants_locked = held
@@ -257,7 +244,7 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
         next (``get_idempotency``): one round trip for both."""
         args = (IDEMPOTENCY_LOCK_SPACE, f"{tenant_id}:{key}")
         self._key_try = (key, args, self._statements.aside(_TRY_ADVISORY_SQL, args))
-        if self._batch is None or self._batch.pipeline is None:
+        if self._batch is None:  # on its own: its caller hears of a held key from here
             self._key_taken()
 
     def _key_taken(self) -> bool:
