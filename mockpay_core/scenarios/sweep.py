@@ -219,20 +219,32 @@ def run_sweep(
     return out / DATASET
 
 
-def t_quantile_975(df: int) -> float:
-    """Student's t at 97.5 % with ``df`` degrees of freedom: exact for 1 and 2, else the
-    Cornish-Fisher series in the normal quantile (Abramowitz & Stegun 26.7.5; within 0.002
-    of the tables from df = 3)."""
+def _t_within(t: float, df: int) -> float:
+    """P(-t < T < t) for Student's T with ``df`` degrees of freedom: the closed forms for a
+    whole ``df`` (Abramowitz & Stegun 26.7.3 and 26.7.4)."""
+    theta = math.atan(t / math.sqrt(df))
+    c2, term, total = math.cos(theta) ** 2, 1.0, 1.0
+    if df % 2 == 0:  # sin(theta) (1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ...)
+        for k in range(1, df // 2):
+            term *= c2 * (2 * k - 1) / (2 * k)
+            total += term
+        return math.sin(theta) * total
     if df == 1:
-        return math.tan(math.pi * 0.475)
-    if df == 2:
-        return 0.95 / math.sqrt(2 * 0.975 * 0.025)
-    z = statistics.NormalDist().inv_cdf(0.975)
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
+        return 2 * theta / math.pi
+    for k in range(1, (df - 1) // 2):  # cos(theta) (1 + 2/3 cos^2 + 2*4/(3*5) cos^4 + ...)
+        term *= c2 * (2 * k) / (2 * k + 1)
+        total += term
+    return 2 / math.pi * (theta + math.sin(theta) * math.cos(theta) * total)
+
+
+def t_quantile_975(df: int) -> float:
+    """Student's t at 97.5 % with ``df`` degrees of freedom, by bisection on the exact
+    distribution (no SciPy needed)."""
+    low, high = 0.0, 20.0  # t(0.975, 1) = 12.7 is the largest
+    for _ in range(80):
+        middle = (low + high) / 2
+        low, high = (middle, high) if _t_within(middle, df) < 0.95 else (low, middle)
+    return (low + high) / 2
 
 
 @dataclass(frozen=True)
