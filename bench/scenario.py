@@ -9,11 +9,18 @@ expectations) and the ratio to the engine's bare create rate measured in the sam
 way bench/engine.py measures it (file store, clock +13 s per create, default fraud rules).
 Target: ratio >= 0.5. ``--scale`` then runs scenarios/scale/million.yaml in a child process
 on the file store and on ``:memory:`` and prints wall time and peak RSS for each.
+
+``--sweep`` plays a 4 x 10 sweep of scenarios/04-card-testing.yaml (the velocity threshold
+3, 5, 10, 20 times 10 seeds; ``--sweep-seeds`` changes the 10) in this process (``-j 1``), on
+2 local processes and on a Dask LocalCluster of 2 worker processes over TCP on 127.0.0.1, and
+prints each wall time and its speed-up against ``-j 1``. Targets: >= 1.6 with 2 processes;
+the cluster within 15 % of the 2 local processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
@@ -23,11 +30,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mockpay_core import Engine, SeededIds, SimulatedClock
+from mockpay_core.scenarios import executor, sweep
 from mockpay_core.scenarios.model import Scenario
 from mockpay_core.scenarios.run import run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALE_FILE = ROOT / "scenarios" / "scale" / "million.yaml"
+CARD_TESTING = ROOT / "scenarios" / "04-card-testing.yaml"
+THRESHOLDS = [3, 5, 10, 20]
 RATE_PER_S = 1000  # simulated arrivals per second: large delivery batches, as at scale
 TICK_S = 13
 
@@ -95,12 +105,50 @@ def scale_run(memory: bool) -> str:
     return f"{wall:,.0f} s, peak RSS of the largest child so far {rss_mib:,.0f} MiB, {verdict}"
 
 
+def sweep_timed(path: Path, out: Path, where: executor.Executor) -> float:
+    started = time.perf_counter()
+    try:
+        sweep.run_sweep(sweep.plan(path, out), where)
+    finally:
+        where.close()
+    return time.perf_counter() - started
+
+
+def sweep_bench(seeds: int) -> None:
+    from distributed import LocalCluster
+
+    block = {"parameters": {"engine.fraud_rules.0.threshold": THRESHOLDS}, "seeds": seeds}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "card-testing-sweep.yaml"
+        path.write_text(CARD_TESTING.read_text() + "\nsweep: " + json.dumps(block) + "\n")
+        runs = len(THRESHOLDS) * seeds
+        one = sweep_timed(path, Path(tmp) / "j1", executor.InProcess())
+        two = sweep_timed(path, Path(tmp) / "j2", executor.LocalProcesses(2))
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, protocol="tcp",
+            host="127.0.0.1", dashboard_address=None,
+        ) as cluster:  # fmt: skip
+            on_dask = executor.DaskCluster(cluster.scheduler_address)
+            dask = sweep_timed(path, Path(tmp) / "dask", on_dask)
+    print(f"sweep of 04-card-testing, {len(THRESHOLDS)} x {seeds} = {runs} runs:")
+    print(f"  -j 1 (this process)   {one:7.1f} s")
+    print(f"  -j 2 (processes)      {two:7.1f} s  speed-up {one / two:.2f}"
+          f"  {'PASS' if one / two >= 1.6 else 'FAIL'} (target >= 1.6)")  # fmt: skip
+    print(f"  Dask, 2 workers       {dask:7.1f} s  speed-up {one / dask:.2f}"
+          f"  {'PASS' if dask <= two * 1.15 else 'FAIL'} (target within 15 % of -j 2)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="payments in the generated scenario")
     parser.add_argument("--creates", type=int, default=5_000, help="creates for the engine rate")
     parser.add_argument("--scale", action="store_true", help="also run the 1,000,000-payment file")
+    parser.add_argument("--sweep", action="store_true", help="only the sweep: -j 1, -j 2, Dask")
+    parser.add_argument("--sweep-seeds", type=int, default=10, help="seeds per point (default 10)")
     args = parser.parse_args()
+    if args.sweep:
+        sweep_bench(args.sweep_seeds)
+        return
     print(f"Python {sys.version.split()[0]}; {args.n:,} payments at {RATE_PER_S:,}/s simulated")
     creates = engine_create_rate(args.creates)
     for memory in (False, True):

@@ -51,3 +51,28 @@ def query(run: str | Path, sql: str) -> pl.DataFrame:
     with duckdb_run(run) as con:
         frame: pl.DataFrame = con.sql(sql).pl()
     return frame
+
+
+def _sweep_file(path: str | Path) -> Path:
+    found = Path(path)
+    found = found / "sweep.parquet" if found.is_dir() else found
+    if not found.is_file():
+        raise FileNotFoundError(
+            f"{path} is not a sweep (no sweep.parquet); `mockpay sweep` makes one"
+        )
+    return found
+
+
+def sweep(path: str | Path) -> pl.DataFrame:
+    """A sweep's dataset (``mockpay sweep``'s folder or its ``sweep.parquet``) in Polars:
+    one row per run, the parameters and ``seed`` as columns, then ``ok``, ``error``,
+    ``run_dir``, each expectation's value (``expect: <name>``) and each metric."""
+    return pl.read_parquet(_sweep_file(path))
+
+
+def duckdb_sweep(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """The same dataset in an in-memory DuckDB, as the view ``runs``."""
+    con = duckdb.connect()
+    quoted = str(_sweep_file(path)).replace("'", "''")
+    con.execute(f"CREATE VIEW runs AS SELECT * FROM read_parquet('{quoted}')")
+    return con

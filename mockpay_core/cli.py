@@ -1,4 +1,4 @@
-"""The ``mockpay`` command: run, scenario, demo, states, worker, listen, serve."""
+"""The ``mockpay`` command: run, sweep, scenario, demo, states, worker, listen, serve."""
 
 from __future__ import annotations
 
@@ -36,6 +36,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--admin-token", help="the admin token of the --target server (env MOCKPAY_ADMIN_TOKEN)"
     )
+    _executor_flags(run)
+    run.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report here")
+    sweep = sub.add_parser(
+        "sweep", help="play a scenario file's sweep: its grid of parameters times its seeds"
+    )
+    sweep.add_argument("path", help="a scenario file with a sweep: block")
+    sweep.add_argument(
+        "--out", default="runs", help="the dataset goes to OUT/<name>-sweep/ (default runs/)"
+    )
+    sweep.add_argument(
+        "--runs-max", type=int, default=10_000,
+        help="refuse a grid of more runs than this before anything runs (default 10,000)",
+    )  # fmt: skip
+    _executor_flags(sweep)
     scenario = sub.add_parser("scenario", help="scenario files: schema, validate")
     scenario_sub = scenario.add_subparsers(dest="scenario_command", required=True)
     scenario_sub.add_parser("schema", help="print the JSON Schema of a scenario file")
@@ -168,6 +182,17 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executor_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-j", "--jobs", type=int,
+        help="play on this many local processes (default: the CPU count; 1: in this process)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cluster", metavar="tcp://HOST:8786",
+        help="play on the Dask distributed scheduler here instead (env MOCKPAY_DASK_SCHEDULER)",
+    )  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import pydantic
 
@@ -193,7 +218,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from mockpay_core.demo import run_demo
 
         return run_demo(args.db, args.seed)
-    if args.command in ("run", "scenario"):
+    if args.command in ("run", "scenario", "sweep"):
         from mockpay_core.scenarios import cli as scenario_cli
 
         return scenario_cli.main(args)

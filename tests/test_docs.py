@@ -25,6 +25,8 @@ def test_readme_python_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert len(blocks) >= 2
     monkeypatch.chdir(tmp_path)  # the analysis example reads runs/happy-path
     run_scenario(load(ROOT / "scenarios" / "01-happy-path.yaml"), Path("runs"))
+    sweeps = [b for b in re.findall(r"```yaml\n(.*?)```", README, re.S) if "\nsweep:" in b]
+    (tmp_path / "runs" / "sweep-example.yaml").write_text(sweeps[0])  # the sweep example's
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
 

@@ -1,4 +1,4 @@
-"""The project itself: dependencies in step, the CLI, the README's examples."""
+"""The project itself: dependencies and the lock in step, the CLI, the README's examples."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 # conda-forge names that differ from PyPI's
@@ -76,3 +77,53 @@ def test_bad_cli_flags_get_a_clear_error_not_a_traceback(tmp_path: Path) -> None
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.strip() == "mockpay worker: timeout_s: Input should be greater than 0"
+
+
+LOCK = ROOT / "requirements.lock"
+
+
+def _locked() -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) of every pin in requirements.lock."""
+    pins: dict[str, tuple[str, list[str]]] = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", LOCK.read_text()):
+        found = re.match(r"([A-Za-z0-9._-]+)==(\S+)", block)
+        if found:
+            name = re.sub(r"[-_.]+", "-", found.group(1)).lower()
+            pins[name] = (found.group(2), re.findall(r"--hash=sha256:([0-9a-f]{64})", block))
+    return pins
+
+
+def _conda_as_pypi(item: str) -> str:
+    """``python-duckdb>=1.1  # note`` as PyPI's ``duckdb>=1.1``."""
+    text = item.split("#")[0].strip()
+    name = re.split(r"[<>=!~]", text, maxsplit=1)[0]
+    return _name(name) + text[len(name) :]
+
+
+def test_the_lock_pins_every_dependency_within_pyproject_and_environment_yml() -> None:
+    pins = _locked()
+    assert pins and all(hashes for _, hashes in pins.values()), "every pin needs its hashes"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        wanted += extra
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    for item in env["dependencies"]:
+        if isinstance(item, dict):
+            wanted += [d.split("#")[0] for d in item["pip"] if not d.startswith("-e")]
+        elif item != "pip" and _name(item) != "python":
+            wanted.append(_conda_as_pypi(item))
+    for text in wanted:
+        requirement = Requirement(text)
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        assert name in pins, f"{requirement.name} is not in requirements.lock: ./lab lock"
+        version = pins[name][0]
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"requirements.lock pins {name}=={version}, outside {text!r}: ./lab lock"
+        )
+
+
+def test_the_lock_says_how_to_refresh_it_and_lab_installs_from_it() -> None:
+    assert "#    ./lab lock\n" in LOCK.read_text()
+    lab = (ROOT / "lab").read_text()
+    assert '--require-hashes -r "$LOCK"' in lab and "LOCK=requirements.lock" in lab

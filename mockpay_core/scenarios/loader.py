@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pydantic
 import yaml
@@ -27,6 +28,11 @@ class ScenarioFileError(ValueError):
 
 def load(path: str | Path) -> Scenario:
     path = Path(path)
+    return validate(path, read(path))
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The file's YAML as data, not yet checked against the format."""
     try:
         if path.stat().st_size > FILE_BYTES_MAX:
             raise ScenarioFileError(path, [f"larger than {FILE_BYTES_MAX} bytes"])
@@ -39,6 +45,10 @@ def load(path: str | Path) -> Scenario:
         raise ScenarioFileError(path, [f"not valid YAML: {exc}".replace("\n", " ")]) from None
     if not isinstance(data, dict):
         raise ScenarioFileError(path, ["expected a mapping (name:, tenants:, ...) at the top"])
+    return data
+
+
+def validate(path: Path, data: dict[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except pydantic.ValidationError as exc:

@@ -238,6 +238,20 @@ class ExpectationSpec(Spec):
     value: Any = None
 
 
+SWEEP_SEEDS_MAX = 10_000
+
+
+class SweepSpec(Spec):
+    """What ``mockpay sweep`` varies: each ``parameters`` path (a field path of this file,
+    e.g. ``engine.fraud_rules.0.threshold``) over its values, every combination, each played
+    with ``seeds`` seeds (a count: the file's seed and the ones after it; or a list); and
+    ``metrics`` collected from each run (name: SQL giving one value, as in expectations)."""
+
+    parameters: dict[str, Annotated[list[Any], Field(min_length=1)]] = {}
+    seeds: Annotated[int, Field(ge=1, le=SWEEP_SEEDS_MAX)] | list[int] = 1
+    metrics: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")], str] = {}
+
+
 class Scenario(Spec):
     name: Name
     description: str = ""
@@ -251,6 +265,9 @@ class Scenario(Spec):
     faults: list[FaultSpec] = []
     settle: Duration = timedelta(days=3)  # keep delivering this long after the last request
     expectations: list[ExpectationSpec] = []
+    sweep: SweepSpec | None = (
+        None  # read by ``mockpay sweep``; ``mockpay run`` plays the file as is
+    )
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Scenario:

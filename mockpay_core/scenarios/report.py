@@ -1,20 +1,31 @@
-"""What ``mockpay run`` prints: a summary per scenario, and a progress bar on long runs."""
+"""What ``mockpay run`` prints: a summary per scenario, and progress bars on long runs."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import TextIO
 
-from mockpay_core.scenarios.run import RunResult
+import rich.progress
+from rich.console import Console
 
-BAR_WIDTH = 30
+from mockpay_core.scenarios.run import ExpectationResult, RunResult
+
 PROGRESS_FROM = 20_000  # requests planned before a bar is worth showing
+RequestsProgress = Callable[[int, int, datetime], None]  # done, planned, simulated time
 
 
 def _counts(counts: dict[str, int]) -> str:
     return " · ".join(f"{k} {v:,}" for k, v in counts.items()) or "none"
+
+
+def failure_lines(e: ExpectationResult) -> list[str]:
+    """What a failed expectation shows: its query, the expected and the actual value."""
+    return [
+        f"query:    {' '.join(e.spec.sql.split())}",
+        f"expected: {e.spec.op} {e.spec.value!r}",
+        f"actual:   {e.error or repr(e.actual)}",
+    ]
 
 
 def summary(result: RunResult) -> str:
@@ -32,23 +43,46 @@ def summary(result: RunResult) -> str:
     for e in result.expectations:
         lines.append(f"  {'PASS' if e.passed else 'FAIL'} {e.spec.name}")
         if not e.passed:
-            lines.append(f"       query:    {' '.join(e.spec.sql.split())}")
-            lines.append(f"       expected: {e.spec.op} {e.spec.value!r}")
-            lines.append(f"       actual:   {e.error or repr(e.actual)}")
+            lines += [f"       {line}" for line in failure_lines(e)]
     lines.append(f"  tables in {result.run_dir}/ (run.duckdb and Parquet)")
     return "\n".join(lines)
 
 
-def progress_bar(stream: TextIO = sys.stderr) -> Callable[[int, int, datetime], None]:
-    def show(done: int, planned: int, now: datetime) -> None:
-        if planned < PROGRESS_FROM or not stream.isatty():
-            return
-        share = min(done / planned, 1.0)
-        filled = int(share * BAR_WIDTH)
-        bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        stream.write(f"\r  [{bar}] {share:4.0%} {done:,}/{planned:,} at {now:%Y-%m-%d %H:%M:%S}")
-        if done >= planned:
-            stream.write("\n")
-        stream.flush()
+class Progress:
+    """Progress bars through ``rich`` on stderr, shown only when stdout and stderr are both a
+    terminal (so logs and pipes get the summaries alone): finished runs of a batch, and the
+    requests of one long run. Use as a context manager."""
 
-    return show
+    def __init__(self, console: Console | None = None) -> None:
+        console = console or Console(file=sys.stderr)
+        shown = console.is_terminal and sys.stdout.isatty()
+        self._bars = rich.progress.Progress(
+            *rich.progress.Progress.get_default_columns(),
+            rich.progress.TextColumn("{task.fields[at]}"),
+            console=console, disable=not shown, transient=True,
+        )  # fmt: skip
+
+    def __enter__(self) -> Progress:
+        self._bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bars.stop()
+
+    def runs(self, label: str, total: int) -> Callable[[], None]:
+        """A bar of ``total`` runs; call what it returns once per finished run."""
+        task = self._bars.add_task(label, total=total, at="")
+        return lambda: self._bars.advance(task)
+
+    def requests(self, label: str) -> RequestsProgress:
+        """What ``run_scenario(progress=...)`` calls: a bar once a run plans enough requests."""
+        task: list[rich.progress.TaskID] = []
+
+        def show(done: int, planned: int, now: datetime) -> None:
+            if planned < PROGRESS_FROM:
+                return
+            if not task:
+                task.append(self._bars.add_task(label, total=planned, at=""))
+            self._bars.update(task[0], completed=done, total=planned, at=f"{now:%Y-%m-%d %H:%M}")
+
+        return show

@@ -218,3 +218,17 @@ def _counts(duck: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
             " GROUP BY 1 ORDER BY 1"
         ),
     }
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One scenario to play in another process (``mockpay run -j N``): plain data."""
+
+    scenario: Scenario
+    out_dir: str
+    memory: bool = False
+    db: str | None = None
+
+
+def run_task(task: RunTask) -> RunResult:
+    return run_scenario(task.scenario, Path(task.out_dir), memory=task.memory, db=task.db)
