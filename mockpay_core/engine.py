@@ -28,6 +28,7 @@ from mockpay_core.domain.delivery import Attempt, Delivery
 from mockpay_core.domain.fraud import FraudRule
 from mockpay_core.domain.model import (
     AuditEntry,
+    Customer,
     Dispute,
     DisputeReceipt,
     Event,
@@ -43,6 +44,7 @@ from mockpay_core.domain.model import (
 from mockpay_core.errors import NotFound
 from mockpay_core.ids import IdSource, SystemIds
 from mockpay_core.service import (
+    customers,
     deliveries,
     fraud_rules,
     payments,
@@ -161,6 +163,23 @@ class Engine:
         """Install a fan-out: asked inside each event's unit of work for copies of it (the
         Stripe face's, one per matching WebhookEndpoint), each delivered on its own."""
         self.ctx = dataclasses.replace(self.ctx, fanout=fanout)
+
+    def create_customer(self, tenant_id: str, **kw: Any) -> Outcome[Customer]:
+        """``email``, ``name``, ``description``, ``metadata``: a Stripe Customer."""
+        return customers.create(self.ctx, tenant_id, **kw)
+
+    def update_customer(self, tenant_id: str, customer_id: str, **kw: Any) -> Outcome[Customer]:
+        """The fields given ("" clears one); ``metadata`` merged by Stripe's rules."""
+        return customers.update(self.ctx, tenant_id, customer_id, **kw)
+
+    def delete_customer(self, tenant_id: str, customer_id: str, **kw: Any) -> Outcome[Customer]:
+        return customers.delete(self.ctx, tenant_id, customer_id, **kw)
+
+    def get_customer(self, tenant_id: str, customer_id: str) -> Customer:
+        return customers.get(self.ctx, tenant_id, customer_id)
+
+    def list_customers(self, tenant_id: str, email: str | None = None) -> list[Customer]:
+        return customers.listing(self.ctx, tenant_id, email)
 
     def create_webhook_endpoint(self, tenant_id: str, **kw: Any) -> Outcome[WebhookEndpoint]:
         """``url``, ``enabled_events`` (Stripe types or ``["*"]``), ``description``,

@@ -197,6 +197,23 @@ class Event(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class Customer(Record):
+    """A Stripe Customer (``cus_``): whom payments with ``customer=<its id>`` are for."""
+
+    id: str
+    tenant_id: str
+    email: str | None
+    name: str | None
+    description: str | None
+    metadata: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+    _datetimes: ClassVar = ("created_at", "updated_at", "deleted_at")
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookEndpoint(Record):
     """Where a tenant wants Stripe-shaped events: ``enabled_events`` are Stripe types or
     ``"*"``; each delivery is signed with ``secret`` (``Stripe-Signature``)."""

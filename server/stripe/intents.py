@@ -4,6 +4,7 @@ come from the request's (``params.idempotency_key``), so a replay replays every 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from mockpay_core import Outcome, Payment
 from mockpay_core.domain.states import Status
-from mockpay_core.errors import InvalidTransition, ValidationError
+from mockpay_core.errors import InvalidTransition, NotFound, ValidationError
 from server.calls import EngineCalls
 from server.deps import Calls_, Tenant_
 from server.stripe import cards, ids, paging, params, radar, views
@@ -22,6 +23,20 @@ router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"]
 SINK_PATH = "/v1/mockpay/webhook_sink"
 UPDATABLE = frozenset({"metadata", "description", "expand"})
 CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+
+
+async def shown(
+    c: EngineCalls, tenant_id: str, p: Payment, expand: frozenset[str]
+) -> dict[str, Any]:
+    """The PaymentIntent, its Customer rendered in place with ``expand[]=customer``."""
+    body = views.payment_intent(p, expand)
+    found = views.customer_of_id(body["customer"]) if "customer" in expand else None
+    if found is not None:
+        with contextlib.suppress(NotFound):  # deleted since: the id stays
+            body["customer"] = views.customer(
+                await c.read(lambda e: e.get_customer(tenant_id, found))
+            )
+    return body
 
 
 def respond(body: dict[str, Any], replayed: bool, status: int = 200) -> JSONResponse:
@@ -45,6 +60,12 @@ async def create(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     confirm, expand = params.boolean(sent, "confirm"), params.expand(sent)
     card = cards.from_params(sent)
     customer = params.text(sent, "customer")
+    known = views.customer_of_id(customer)
+    if known is not None:  # one of ours must exist: Stripe's 404 otherwise
+        try:
+            await c.read(lambda e: e.get_customer(t.id, known))
+        except NotFound:
+            raise NotFound("customer", str(customer)) from None
     if card is not None and card.kind is cards.Kind.BLOCK:
         await radar.ensure_rule(request)
         customer = radar.CUSTOMER
@@ -62,7 +83,7 @@ async def create(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     p, replayed = out.value, out.replayed
     if confirm:
         p, replayed = await _confirm(c, t.id, p, card, params.step_key(key, "confirm"), replayed)
-    return respond(views.payment_intent(p, expand), replayed)
+    return respond(await shown(c, t.id, p, expand), replayed)
 
 
 async def _confirm(
@@ -124,7 +145,7 @@ async def _payment(c: EngineCalls, tenant_id: str, stripe_id: str) -> Payment:
 @router.get("/payment_intents/{intent}", summary="Retrieve a PaymentIntent")
 async def retrieve(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     expand = params.expand(await params.of(request))
-    return respond(views.payment_intent(await _payment(c, t.id, intent), expand), False)
+    return respond(await shown(c, t.id, await _payment(c, t.id, intent), expand), False)
 
 
 @router.post("/payment_intents/{intent}", summary="Update a PaymentIntent",

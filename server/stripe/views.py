@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any, Final
 
 from mockpay_core import Payment, Refund
-from mockpay_core.domain.model import Dispute, DisputeStatus, Event
+from mockpay_core.domain.model import Customer, Dispute, DisputeStatus, Event
 from mockpay_core.domain.states import Status
+from mockpay_core.errors import NotFound
 from mockpay_core.service.payments import EXPIRED_REASON
 from server.stripe import cards, ids, radar, statuses
 from server.stripe.errors import API_VERSION
@@ -212,6 +213,25 @@ def event(e: Event, data_object: dict[str, Any]) -> dict[str, Any]:
 
 def stripe_type(ours: str) -> str:
     return EVENT_TYPES.get(ours, "mockpay." + ours)
+
+
+def customer(c: Customer) -> dict[str, Any]:
+    return {
+        "id": ids.encode("customer", c.id), "object": "customer", "created": unix(c.created_at),
+        "description": c.description, "email": c.email, "livemode": False,
+        "metadata": c.metadata, "name": c.name,
+    }  # fmt: skip
+
+
+def customer_of_id(stripe_id: object) -> str | None:
+    """Our id of a ``cus_`` id of ours; None for any other value (a free-text customer, as
+    phase 1 kept them)."""
+    if not isinstance(stripe_id, str) or not stripe_id.startswith("cus_"):
+        return None
+    try:
+        return ids.decode("customer", stripe_id)[0]
+    except NotFound:
+        return None
 
 
 def page(data: list[dict[str, Any]], has_more: bool, url: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from mockpay_core.domain.delivery import Attempt, Delivery
 from mockpay_core.domain.fraud import FRAUD_FAILURE_CODES, NOT_COUNTED_STATUS
 from mockpay_core.domain.model import (
     AuditEntry,
+    Customer,
     Dispute,
     Event,
     Payment,
@@ -116,6 +117,13 @@ class Sql:
         self.dispute_params = Params(d, s.DISPUTES.columns)
         self.attempt_params = Params(d, s.DELIVERY_ATTEMPTS.columns)
         self.idempotency_params = Params(d, s.IDEMPOTENCY_KEYS.columns)
+        self.customer = Mapper(d, s.CUSTOMERS.columns, Customer)
+        self.customer_params = Params(d, s.CUSTOMERS.columns)
+        customer = f"SELECT {select_list(s.CUSTOMERS.names)} FROM customers WHERE tenant_id = ?"
+        self.get_customer = r(f"{customer} AND id = ?")
+        newest = " AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT ?"
+        self.list_customers = r(customer + newest)
+        self.list_customers_by_email = r(f"{customer} AND email = ?{newest}")
         self.endpoint = Mapper(d, s.WEBHOOK_ENDPOINTS.columns, WebhookEndpoint)
         self.endpoint_params = Params(d, s.WEBHOOK_ENDPOINTS.columns)
         endpoint = select_list(s.WEBHOOK_ENDPOINTS.names)
@@ -209,6 +217,11 @@ class Sql:
         )
         self.insert_audit = r(insert(s.AUDIT_LOG))
         self.insert_event = r(insert(s.EVENTS))
+        self.insert_customer = r(insert(s.CUSTOMERS))
+        self.update_customer = r(
+            "UPDATE customers SET email = ?, name = ?, description = ?, metadata = ?,"
+            " updated_at = ?, deleted_at = ? WHERE id = ? AND tenant_id = ?"
+        )
         self.insert_endpoint = r(insert(s.WEBHOOK_ENDPOINTS))
         self.update_endpoint = r(
             "UPDATE webhook_endpoints SET url = ?, enabled_events = ?, status = ?,"

@@ -111,6 +111,13 @@ EVENTS: Final = Table(
     # /api runs); left out of exports so that recorded scenario digests still compare.
     exported=("id", "tenant_id", "payment_id", "type", "payload", "created_at"),
 )
+CUSTOMERS: Final = Table(
+    "customers",
+    _cols(
+        f"id, tenant_id, email, name, description, metadata{J}, created_at{TS}, updated_at{TS},"
+        f" deleted_at{TS}"
+    ),
+)
 WEBHOOK_ENDPOINTS: Final = Table(
     "webhook_endpoints",
     _cols(
@@ -167,13 +174,13 @@ DISABLED_ENDPOINTS: Final = Table(
 ALL: Final = (
     META, TENANTS, PAYMENTS, REFUNDS, DISPUTES, AUDIT_LOG, EVENTS, IDEMPOTENCY_KEYS,
     FRAUD_RULES, FRAUD_DECISIONS, DELIVERIES, DELIVERY_ATTEMPTS, DISABLED_ENDPOINTS,
-    WEBHOOK_ENDPOINTS,
+    WEBHOOK_ENDPOINTS, CUSTOMERS,
 )  # fmt: skip
 BY_NAME: Final = {t.name: t for t in ALL}
 # What a run exports (to DuckDB and Parquet) and the admin export route serves, in order.
 EXPORTED: Final = (
     TENANTS, PAYMENTS, REFUNDS, DISPUTES, AUDIT_LOG, EVENTS, DELIVERIES, DELIVERY_ATTEMPTS,
-    FRAUD_RULES, FRAUD_DECISIONS, IDEMPOTENCY_KEYS, WEBHOOK_ENDPOINTS,
+    FRAUD_RULES, FRAUD_DECISIONS, IDEMPOTENCY_KEYS, WEBHOOK_ENDPOINTS, CUSTOMERS,
 )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from mockpay_core.domain.fraud import FraudDecision, FraudRule, RuleSpec, WindowQuery
 from mockpay_core.domain.model import (
     AuditEntry,
+    Customer,
     Dispute,
     Event,
     Payment,
@@ -124,6 +125,17 @@ class SqlUnitOfWork(SqlReader):
         self._conn.execute(
             self.sql.insert_delivery, (e.id, e.tenant_id, e.payment_id, PENDING, at, at)
         )
+
+    def insert_customer(self, customer: Customer) -> None:
+        self._conn.execute(self.sql.insert_customer, self.sql.customer_params(customer))
+
+    def update_customer(self, customer: Customer) -> None:
+        c, at = customer, self._time
+        self._conn.execute(
+            self.sql.update_customer,
+            (c.email, c.name, c.description, self._json(c.metadata), at(c.updated_at),
+             at(c.deleted_at), c.id, c.tenant_id),
+        )  # fmt: skip
 
     def insert_endpoint(self, endpoint: WebhookEndpoint) -> None:
         self._conn.execute(self.sql.insert_endpoint, self.sql.endpoint_params(endpoint))
