@@ -208,6 +208,9 @@ class SqliteStore:
         except StorageError as exc:
             self._release()
             raise StorageUnavailable(path, unopenable(path, exc.__cause__ or exc)) from None
+        except OSError as exc:  # the <database>-lock file beside it could not be made
+            self._release()
+            raise StorageUnavailable(path, unopenable(path, exc)) from None
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
