@@ -210,12 +210,12 @@ def raw_steps(ids: RawIds, tenant_id: str, pid: str, ts: str, texts: Texts) -> t
         action, by = ("refund", "refund_api") if refund else ("succeed", "simulate_api")
         update = (
             status, ts, AMOUNT_MINOR, refunded, 0, None, None,
-            ts if refund else None, None, pid, tenant_id,
+            ts if refund else None, None, None, "{}", None, None, pid, tenant_id,
         )  # fmt: skip
         body = (before, status, action, by, texts.audit_metadata[i + 1], ts)
         event_type = "payment.refunded" if refund else "payment.success"
         audit = Audit((ids.uuid(), tenant_id, pid), body, ids.digest())
-        event = (ids.uuid(), tenant_id, pid, event_type, texts.payloads[i], ts)
+        event = (ids.uuid(), tenant_id, pid, event_type, texts.payloads[i], ts, None)
         delivery = (event[0], tenant_id, pid, "pending", ts, ts)
         steps.append(Step(refund, update, audit, event, delivery))
         before = status
@@ -230,7 +230,7 @@ def raw_ops(tenant_id: str, total: int, texts: Texts) -> list[RawOp]:
         ts, pid, key = _iso(now), ids.uuid(), f"bench-{i}"
         payment = (
             pid, tenant_id, AMOUNT_MINOR, "USD", "pending", "automatic", URL, key, ts, ts,
-            0, 0, 0, None, None, "{}", None, None, None, None,
+            0, 0, 0, None, None, "{}", None, None, None, None, None, None,
         )  # fmt: skip
         create = (None, "pending", "create", "create_api", texts.audit_metadata[0], ts)
         key_row = (

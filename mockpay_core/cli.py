@@ -86,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     listen.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     listen.add_argument("--secret", help="the tenant's whsec_ secret, to verify signatures")
     listen.add_argument("--status", type=int, default=200, help="status to answer (default 200)")
+    listen.add_argument(
+        "--stripe", action="store_true",
+        help="check Stripe-Signature (a /v1 WebhookEndpoint's deliveries) instead",
+    )  # fmt: skip
     serve = sub.add_parser("serve", help="the REST server (MockPay's API) with uvicorn")
     serve.add_argument(
         "--db",
@@ -229,7 +233,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "listen":
         from mockpay_core.listen import listen
 
-        listen(args.host, args.port, args.secret, args.status)
+        listen(args.host, args.port, args.secret, args.status, stripe=args.stripe)
         return 0
     if args.command == "states":
         from mockpay_core import docs

@@ -16,6 +16,7 @@ method is safe to call from many threads at once.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,6 +28,7 @@ from mockpay_core.domain.delivery import Attempt, Delivery
 from mockpay_core.domain.fraud import FraudRule
 from mockpay_core.domain.model import (
     AuditEntry,
+    Customer,
     Dispute,
     DisputeReceipt,
     Event,
@@ -37,11 +39,22 @@ from mockpay_core.domain.model import (
     Refund,
     RefundReceipt,
     Tenant,
+    WebhookEndpoint,
 )
 from mockpay_core.errors import NotFound
 from mockpay_core.ids import IdSource, SystemIds
-from mockpay_core.service import deliveries, fraud_rules, payments, queries, refunds, tenants
-from mockpay_core.service.context import Context
+from mockpay_core.service import (
+    customers,
+    deliveries,
+    fraud_rules,
+    payments,
+    queries,
+    refunds,
+    tenants,
+    updates,
+    webhook_endpoints,
+)
+from mockpay_core.service.context import Context, Fanout
 from mockpay_core.storage.protocol import Reader, Store
 
 if TYPE_CHECKING:
@@ -145,6 +158,55 @@ class Engine:
 
     def cancel(self, tenant_id: str, payment_id: str, **kw: Any) -> Outcome[Payment]:
         return payments.cancel(self.ctx, tenant_id, payment_id, **kw)
+
+    def set_fanout(self, fanout: Fanout | None) -> None:
+        """Install a fan-out: asked inside each event's unit of work for copies of it (the
+        Stripe face's, one per matching WebhookEndpoint), each delivered on its own."""
+        self.ctx = dataclasses.replace(self.ctx, fanout=fanout)
+
+    def create_customer(self, tenant_id: str, **kw: Any) -> Outcome[Customer]:
+        """``email``, ``name``, ``description``, ``metadata``: a Stripe Customer."""
+        return customers.create(self.ctx, tenant_id, **kw)
+
+    def update_customer(self, tenant_id: str, customer_id: str, **kw: Any) -> Outcome[Customer]:
+        """The fields given ("" clears one); ``metadata`` merged by Stripe's rules."""
+        return customers.update(self.ctx, tenant_id, customer_id, **kw)
+
+    def delete_customer(self, tenant_id: str, customer_id: str, **kw: Any) -> Outcome[Customer]:
+        return customers.delete(self.ctx, tenant_id, customer_id, **kw)
+
+    def get_customer(self, tenant_id: str, customer_id: str) -> Customer:
+        return customers.get(self.ctx, tenant_id, customer_id)
+
+    def list_customers(self, tenant_id: str, email: str | None = None) -> list[Customer]:
+        return customers.listing(self.ctx, tenant_id, email)
+
+    def create_webhook_endpoint(self, tenant_id: str, **kw: Any) -> Outcome[WebhookEndpoint]:
+        """``url``, ``enabled_events`` (Stripe types or ``["*"]``), ``description``,
+        ``metadata``, ``api_version``: an enabled endpoint with a fresh ``whsec_`` secret."""
+        return webhook_endpoints.create(self.ctx, tenant_id, **kw)
+
+    def update_webhook_endpoint(
+        self, tenant_id: str, endpoint_id: str, **kw: Any
+    ) -> Outcome[WebhookEndpoint]:
+        """``url``, ``enabled_events``, ``disabled``, ``description``, ``metadata``."""
+        return webhook_endpoints.update(self.ctx, tenant_id, endpoint_id, **kw)
+
+    def delete_webhook_endpoint(
+        self, tenant_id: str, endpoint_id: str, **kw: Any
+    ) -> Outcome[WebhookEndpoint]:
+        return webhook_endpoints.delete(self.ctx, tenant_id, endpoint_id, **kw)
+
+    def get_webhook_endpoint(self, tenant_id: str, endpoint_id: str) -> WebhookEndpoint:
+        return webhook_endpoints.get(self.ctx, tenant_id, endpoint_id)
+
+    def list_webhook_endpoints(self, tenant_id: str) -> list[WebhookEndpoint]:
+        return webhook_endpoints.listing(self.ctx, tenant_id)
+
+    def update_payment(self, tenant_id: str, payment_id: str, **kw: Any) -> Outcome[Payment]:
+        """Change ``metadata`` (merged in; an empty value removes a key; ``clear_metadata``),
+        ``description`` or, before confirm, ``payment_method``: no transition, no event."""
+        return updates.update(self.ctx, tenant_id, payment_id, **kw)
 
     def review(
         self, tenant_id: str, payment_id: str, decision: object, **kw: Any

@@ -30,6 +30,7 @@ from server.middleware import RequestMiddleware
 from server.ratelimit import RateLimiter, SharedWindows, Windows
 from server.routers import admin, auth, export, payments, webhooks
 from server.settings import Settings
+from server.stripe import webhooks as stripe_webhooks
 
 log = logging.getLogger("mockpay.server")
 BACKGROUND_TICK_S = 0.2
@@ -75,6 +76,7 @@ def create_app(
     ``windows`` (by default, in this process)."""
     settings = settings or Settings()
     engine = engine or _engine(settings)
+    engine.set_fanout(stripe_webhooks.fanout)  # copies for the tenants' WebhookEndpoints
     calls = EngineCalls(engine)
     dispatcher = engine.dispatcher()
     rng = random.Random()

@@ -11,6 +11,10 @@ Promises:
 - **Never the same attempt twice.** Claims are exclusive and number the attempt.
 - **Per-payment order.** An event is not sent while an earlier event of the same payment is
   still pending or in flight: it waits until that one is delivered or dead.
+
+A WebhookEndpoint's copy of an event (the Stripe face's) goes to the endpoint's URL with
+``Stripe-Signature`` instead of the three headers above; retries, leases and the dead-letter
+queue are the same.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from mockpay_core.domain.retry import (
     judge,
     parse_retry_after,
 )
-from mockpay_core.domain.signing import delivery_headers
+from mockpay_core.domain.signing import delivery_headers, stripe_headers
 from mockpay_core.ids import IdSource
 from mockpay_core.storage.protocol import Store
 
@@ -195,6 +199,8 @@ class Dispatcher:
 
     def _post(self, claim: Claim, sent_at: datetime) -> Post:
         body = json.dumps(claim.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        if claim.endpoint_secret is not None:  # a WebhookEndpoint's copy: Stripe's scheme
+            return Post(claim.url, body, stripe_headers(body, claim.endpoint_secret, sent_at))
         secrets = signing_secrets(claim, sent_at, self.config.secret_grace_s)
         return Post(claim.url, body, delivery_headers(claim.event_id, sent_at, body, secrets))
 

@@ -20,7 +20,7 @@ class Claim:
     payment_id: str
     event_type: str
     payload: dict[str, Any]
-    url: str  # the payment's current webhook_url
+    url: str  # the endpoint's URL for an endpoint's copy, else the payment's webhook_url
     attempt: int  # this attempt's number, over every round
     attempt_in_round: int  # 1-based since the latest replay: indexes the retry schedule
     scheduled_at: datetime
@@ -28,6 +28,7 @@ class Claim:
     previous_webhook_secret: str | None
     secret_rotated_at: datetime | None
     endpoint_disabled: bool
+    endpoint_secret: str | None = None  # an endpoint's copy: signed Stripe-Signature with it
 
 
 @dataclass(frozen=True, slots=True)

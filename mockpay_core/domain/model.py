@@ -44,6 +44,9 @@ class Record:
     _datetimes: ClassVar[tuple[str, ...]] = ()
     _enums: ClassVar[dict[str, type[StrEnum]]] = {}
     _records: ClassVar[dict[str, type[Record]]] = {}  # fields holding records of their own
+    # Fields added after results were first stored for replay: left out while None, so a
+    # stored result (and a run's digest of it) reads as it did before they existed.
+    _omitted_when_none: ClassVar[frozenset[str]] = frozenset()
 
     def to_data(self) -> dict[str, Any]:
         data = {}
@@ -55,6 +58,8 @@ class Record:
                 value = value.value
             elif isinstance(value, Record):
                 value = value.to_data()
+            elif value is None and name in self._omitted_when_none:
+                continue
             data[name] = value
         return data
 
@@ -116,8 +121,11 @@ class Payment(Record):
     expires_at: datetime | None = None  # authorization expiry
     refunded_at: datetime | None = None  # latest refund, as the original reports it
     refund_reason: str | None = None
+    payment_method: str | None = None  # a test payment method (``pm_card_visa``): /v1's
+    cancellation_reason: str | None = None
 
     _datetimes: ClassVar = ("created_at", "updated_at", "expires_at", "refunded_at")
+    _omitted_when_none: ClassVar = frozenset({"payment_method", "cancellation_reason"})
     _enums: ClassVar = {"status": Status, "capture_method": CaptureMethod}
 
     @property
@@ -182,8 +190,54 @@ class Event(Record):
     type: str
     payload: dict[str, Any]
     created_at: datetime
+    endpoint_id: str | None = None  # a copy for one WebhookEndpoint (the Stripe face's)
 
     _datetimes: ClassVar = ("created_at",)
+    _omitted_when_none: ClassVar = frozenset({"endpoint_id"})
+
+
+@dataclass(frozen=True, slots=True)
+class Customer(Record):
+    """A Stripe Customer (``cus_``): whom payments with ``customer=<its id>`` are for."""
+
+    id: str
+    tenant_id: str
+    email: str | None
+    name: str | None
+    description: str | None
+    metadata: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+    _datetimes: ClassVar = ("created_at", "updated_at", "deleted_at")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint(Record):
+    """Where a tenant wants Stripe-shaped events: ``enabled_events`` are Stripe types or
+    ``"*"``; each delivery is signed with ``secret`` (``Stripe-Signature``)."""
+
+    id: str
+    tenant_id: str
+    url: str
+    enabled_events: list[str]
+    secret: str
+    status: str  # enabled | disabled
+    description: str | None
+    metadata: dict[str, str]
+    api_version: str | None
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+    _datetimes: ClassVar = ("created_at", "deleted_at")
+
+    def wants(self, event_type: str) -> bool:
+        return (
+            self.status == "enabled"
+            and self.deleted_at is None
+            and ("*" in self.enabled_events or event_type in self.enabled_events)
+        )
 
 
 T = TypeVar("T")

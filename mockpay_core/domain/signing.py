@@ -8,6 +8,9 @@
   base64-decoded bytes after ``whsec_``. Several signatures may be sent space-separated
   (secret rotation); a receiver accepts the message if any one matches, and refuses
   timestamps outside its tolerance, which bounds replays.
+- Stripe (a WebhookEndpoint's deliveries): ``Stripe-Signature: t=<unix>,v1=<hex
+  HMAC-SHA256("t." + body)>``, keyed with the whole ``whsec_`` string's UTF-8 bytes, as
+  Stripe's SDKs (``Webhook.construct_event``) compute it.
 
 Pure functions of their arguments: the time is passed in.
 """
@@ -24,6 +27,7 @@ from typing import Final
 
 SECRET_PREFIX: Final = "whsec_"
 ORIGINAL_HEADER: Final = "X-MockPay-Signature"
+STRIPE_HEADER: Final = "Stripe-Signature"
 TOLERANCE_S_DEFAULT: Final = 300
 
 
@@ -105,3 +109,45 @@ def verify_original(body: bytes, header: str | None, secret: str) -> None:
     """The original's check: constant-time, but with no timestamp to bound replays."""
     if not header or not hmac.compare_digest(header.encode(), sign_original(body, secret).encode()):
         raise SignatureError("X-MockPay-Signature does not match")
+
+
+def sign_stripe(body: bytes, secret: str, timestamp_s: int) -> str:
+    """The ``Stripe-Signature`` header of ``body`` sent at ``timestamp_s``."""
+    signed = f"{timestamp_s}.".encode() + body
+    digest = hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp_s},v1={digest}"
+
+
+def stripe_headers(body: bytes, secret: str, sent_at: datetime) -> dict[str, str]:
+    """Every header a delivery to a WebhookEndpoint carries."""
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        STRIPE_HEADER: sign_stripe(body, secret, int(sent_at.timestamp())),
+    }
+
+
+def verify_stripe(
+    body: bytes,
+    header: str | None,
+    secret: str,
+    now: datetime,
+    tolerance_s: int = TOLERANCE_S_DEFAULT,
+) -> int:
+    """``stripe.Webhook.construct_event``'s checks: a ``t=`` and a ``v1=`` that matches
+    (any of several), the timestamp at most ``tolerance_s`` old. Returns the timestamp."""
+    parts = [item.split("=", 1) for item in (header or "").split(",") if "=" in item]
+    stamps = [v for k, v in parts if k.strip() == "t"]
+    given = [v.strip() for k, v in parts if k.strip() == "v1"]
+    if not stamps or not given:
+        raise SignatureError("Stripe-Signature has no t= or no v1= part")
+    try:
+        timestamp = int(stamps[0])
+    except ValueError:
+        raise SignatureError("Stripe-Signature's t= is not unix seconds") from None
+    expected = sign_stripe(body, secret, timestamp).rsplit("v1=", 1)[1].encode()
+    if not any(hmac.compare_digest(expected, sig.encode()) for sig in given):
+        raise SignatureError("no v1 signature matches")
+    age_s = now.timestamp() - timestamp
+    if age_s > tolerance_s:
+        raise SignatureError(f"timestamp too old ({int(age_s)} s > {tolerance_s} s): a replay?")
+    return timestamp

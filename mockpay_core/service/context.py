@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mockpay_core.clock import Clock
 from mockpay_core.config import EngineConfig
+from mockpay_core.domain.model import Event, Payment
 from mockpay_core.ids import IdSource
-from mockpay_core.storage.protocol import Store
+from mockpay_core.storage.protocol import Store, UnitOfWork
+
+# More outbox events for one just written (its copies for a tenant's WebhookEndpoints),
+# asked for inside that event's unit of work: (uow, ids, event, payment) -> copies.
+Fanout = Callable[[UnitOfWork, IdSource, Event, Payment], list[Event]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,3 +22,4 @@ class Context:
     clock: Clock
     ids: IdSource
     config: EngineConfig
+    fanout: Fanout | None = None

@@ -38,6 +38,8 @@ class Rng(Protocol):
 
 
 FAILURE_CODES = ("card_declined", "insufficient_funds", "expired_card", "processing_error")
+EXPIRED_REASON = "authorization_expired"  # the cancellation reason of an expired authorization
+PAYMENT_METHOD_LEN_MAX = 255
 
 
 def _webhook_url(ctx: Context, value: object) -> str:
@@ -89,12 +91,16 @@ def prepare_create(
     customer: object = None,
     description: object = None,
     metadata: object = None,
+    payment_method: object = None,
+    request_extra: object = None,
     triggered_by: str = "create_api",
 ) -> Callable[[], Outcome[Payment]]:
     """Validate a create now (``ValidationError`` naming every bad field) and fingerprint
     it; the call returned runs its unit of work. A server validates on its event loop and
-    runs only the call where writes wait their turn."""
-    key, cur, amount_minor, url, method, cust, desc, meta = collect(
+    runs only the call where writes wait their turn. ``request_extra``: more of the
+    client's request, stored nowhere but part of the fingerprint (the same key with other
+    extras is ``idempotency_key_reused``)."""
+    key, cur, amount_minor, url, method, cust, desc, meta, pm, extra = collect(
         lambda: v.idempotency_key(idempotency_key, required=True),
         lambda: parse_currency(currency),
         lambda: to_minor(amount, _currency_or_usd(currency)),
@@ -103,11 +109,17 @@ def prepare_create(
         lambda: v.optional_text(customer, "customer", v.CUSTOMER_LEN_MAX),
         lambda: v.optional_text(description, "description", v.DESCRIPTION_LEN_MAX),
         lambda: v.metadata(metadata),
+        lambda: v.optional_text(payment_method, "payment_method", PAYMENT_METHOD_LEN_MAX),
+        lambda: v.metadata(request_extra) if request_extra is not None else None,
     )
-    request = {
+    request: dict[str, Any] = {
         "amount_minor": amount_minor, "currency": cur, "webhook_url": url,
         "capture_method": method.value, "customer": cust, "description": desc, "metadata": meta,
     }  # fmt: skip
+    if pm is not None:  # only when given: /api's fingerprints stay as they were
+        request["payment_method"] = pm
+    if extra:
+        request["extra"] = extra
 
     def execute(uow: UnitOfWork, now: datetime) -> Payment:
         if not uow.lock_tenant(tenant_id):
@@ -120,10 +132,11 @@ def prepare_create(
             status=decision.status, capture_method=method, webhook_url=url, idempotency_key=key,
             created_at=now, updated_at=now, customer=cust, description=desc, metadata=meta,
             failure_code="fraud_blocked" if decision.outcome is FraudOutcome.BLOCK else None,
+            payment_method=pm,
         )  # fmt: skip
         fired = [e["name"] for e in decision.fired]
         transitions.apply(
-            uow, ctx.ids, now, None, payment, Action.CREATE, triggered_by,
+            uow, ctx, now, None, payment, Action.CREATE, triggered_by,
             metadata={"fraud_outcome": decision.outcome.value, "rules_fired": fired},
             payload_extra={"rules_fired": fired} if fired else None,
         )  # fmt: skip
@@ -136,7 +149,7 @@ def prepare_create(
     )
 
 
-def _command(
+def command(
     ctx: Context,
     tenant_id: str,
     payment_id: str,
@@ -191,11 +204,11 @@ def simulate(
         check_allowed(p.status, action, f"Invalid transition from {p.status} to {outcome}")
         after = dataclasses.replace(p, updated_at=now, **changes)
         meta = {"failure_code": code} if action is Action.FAIL else {}
-        transitions.apply(uow, ctx.ids, now, p, after, action, triggered_by, meta, meta)
+        transitions.apply(uow, ctx, now, p, after, action, triggered_by, meta, meta)
         return after
 
     params = {"status": outcome, "failure_code": code}
-    return _command(ctx, tenant_id, payment_id, key, "simulate", params, step)
+    return command(ctx, tenant_id, payment_id, key, "simulate", params, step)
 
 
 def capture(
@@ -229,13 +242,13 @@ def capture(
         meta = {"captured_minor": captured, "released_minor": p.amount_minor - captured}
         captured_major = format_major(captured, p.currency, transitions.PAYLOAD_AMOUNT_PLACES)
         transitions.apply(
-            uow, ctx.ids, now, p, after, Action.CAPTURE, triggered_by, meta,
+            uow, ctx, now, p, after, Action.CAPTURE, triggered_by, meta,
             {"captured_amount": captured_major},
         )  # fmt: skip
         return after
 
     params = {"amount": None if shape is None else str(shape)}
-    return _command(ctx, tenant_id, payment_id, key, "capture", params, step)
+    return command(ctx, tenant_id, payment_id, key, "capture", params, step)
 
 
 def cancel(
@@ -244,23 +257,30 @@ def cancel(
     payment_id: str,
     *,
     reason: object = None,
+    cancellation_reason: object = None,
     idempotency_key: object = None,
     triggered_by: str = "cancel_api",
 ) -> Outcome[Payment]:
-    """Void a pending payment or an uncaptured authorization."""
-    why, key = collect(
+    """Void a pending payment or an uncaptured authorization. ``reason`` goes to the audit
+    row; ``cancellation_reason`` (the Stripe face's) is also kept on the payment."""
+    why, kept, key = collect(
         lambda: v.optional_text(reason, "reason", v.REASON_LEN_MAX),
+        lambda: v.optional_text(cancellation_reason, "cancellation_reason", v.REASON_LEN_MAX),
         lambda: v.idempotency_key(idempotency_key, required=False),
     )
+    why = why or kept
 
     def step(uow: UnitOfWork, now: datetime, p: Payment) -> Payment:
         check_allowed(p.status, Action.CANCEL)
-        after = dataclasses.replace(p, status=Status.CANCELED, expires_at=None, updated_at=now)
+        after = dataclasses.replace(
+            p, status=Status.CANCELED, expires_at=None, updated_at=now, cancellation_reason=kept
+        )
         meta = {"reason": why} if why else {}
-        transitions.apply(uow, ctx.ids, now, p, after, Action.CANCEL, triggered_by, meta, meta)
+        transitions.apply(uow, ctx, now, p, after, Action.CANCEL, triggered_by, meta, meta)
         return after
 
-    return _command(ctx, tenant_id, payment_id, key, "cancel", {"reason": why}, step)
+    params = {"reason": why, **({"cancellation_reason": kept} if kept else {})}
+    return command(ctx, tenant_id, payment_id, key, "cancel", params, step)
 
 
 def review(
@@ -289,10 +309,10 @@ def review(
             )
         check_allowed(p.status, action)
         after = dataclasses.replace(p, updated_at=now, **changes)
-        transitions.apply(uow, ctx.ids, now, p, after, action, triggered_by)
+        transitions.apply(uow, ctx, now, p, after, action, triggered_by)
         return after
 
-    return _command(ctx, tenant_id, payment_id, key, "review", {"decision": verdict}, step)
+    return command(ctx, tenant_id, payment_id, key, "review", {"decision": verdict}, step)
 
 
 def settle_pending(
@@ -320,9 +340,10 @@ def expire_authorizations(ctx: Context, limit: int = 1000) -> int:
     with ctx.store.unit_of_work() as uow:
         due = uow.due_authorizations(now, limit)
         for p in due:
-            after = dataclasses.replace(p, status=Status.CANCELED, expires_at=None, updated_at=now)
-            meta = {"reason": "authorization_expired"}
-            transitions.apply(
-                uow, ctx.ids, now, p, after, Action.EXPIRE, "expiry_sweep", meta, meta
-            )
+            after = dataclasses.replace(
+                p, status=Status.CANCELED, expires_at=None, updated_at=now,
+                cancellation_reason=EXPIRED_REASON,
+            )  # fmt: skip
+            meta = {"reason": EXPIRED_REASON}
+            transitions.apply(uow, ctx, now, p, after, Action.EXPIRE, "expiry_sweep", meta, meta)
     return len(due)

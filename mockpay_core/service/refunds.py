@@ -85,7 +85,7 @@ def refund(
         )
         uow.insert_refund(r)
         transitions.apply(
-            uow, ctx.ids, now, p, after, Action.REFUND, triggered_by,
+            uow, ctx, now, p, after, Action.REFUND, triggered_by,
             {"refund_id": r.id, "amount_minor": amount_minor},
             {
                 "refund_id": r.id,
@@ -130,7 +130,7 @@ def open_dispute(
         after = dataclasses.replace(p, status=Status.DISPUTED, updated_at=now)
         uow.insert_dispute(d)
         transitions.apply(
-            uow, ctx.ids, now, p, after, Action.OPEN_DISPUTE, triggered_by,
+            uow, ctx, now, p, after, Action.OPEN_DISPUTE, triggered_by,
             {"dispute_id": d.id, "amount_minor": amount_minor}, _dispute_payload(d),
         )  # fmt: skip
         return DisputeReceipt(after, d)
@@ -173,7 +173,7 @@ def resolve_dispute(
         )
         uow.update_dispute(d)
         transitions.apply(
-            uow, ctx.ids, now, p, after, action, triggered_by,
+            uow, ctx, now, p, after, action, triggered_by,
             {"dispute_id": d.id, "amount_minor": d.amount_minor}, _dispute_payload(d),
         )  # fmt: skip
         return DisputeReceipt(after, d)

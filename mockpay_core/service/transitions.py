@@ -1,4 +1,5 @@
 """Applying one transition: the payment row, its audit row and its outbox event, together.
+(``record_change`` writes a change of a payment's own fields: row and audit row, no event.)
 
 Every state change of every command goes through ``apply``, inside the command's unit of
 work, so there is exactly one audit row per transition and one event per notified change
@@ -15,10 +16,13 @@ from mockpay_core.domain.model import AuditEntry, Event, Payment
 from mockpay_core.domain.money import format_major
 from mockpay_core.domain.states import Action, Edge, transition
 from mockpay_core.ids import IdSource
+from mockpay_core.service.context import Context
 from mockpay_core.storage.protocol import UnitOfWork
 
 # The original's payloads show amounts with two decimals ("5000.00").
 PAYLOAD_AMOUNT_PLACES = 2
+# The audit action of a change that is not a transition (metadata, description, ...).
+UPDATE_ACTION = "update"
 
 
 def event_payload(
@@ -38,7 +42,7 @@ def event_payload(
 
 def apply(
     uow: UnitOfWork,
-    ids: IdSource,
+    ctx: Context,
     now: datetime,
     before: Payment | None,
     after: Payment,
@@ -47,13 +51,51 @@ def apply(
     metadata: dict[str, Any] | None = None,
     payload_extra: dict[str, Any] | None = None,
 ) -> Edge:
-    """Write ``after`` (insert when ``before`` is None), its audit row and its event."""
+    """Write ``after`` (insert when ``before`` is None), its audit row and its event, and
+    the copies of the event the context's ``fanout`` asks for (each its own delivery)."""
     edge = transition(before.status if before else None, action, after.status)
     if before is None:
         uow.insert_payment(after)
     else:
         uow.update_payment(after)
+    _audit(uow, ctx.ids, now, before, after, action.value, triggered_by, metadata)
+    if edge.event is not None:
+        payload = event_payload(edge.event, after, now, payload_extra or {})
+        event = Event(ctx.ids.uuid(), after.tenant_id, after.id, edge.event, payload, now)
+        uow.insert_event(event)
+        if ctx.fanout is not None:
+            for copy in ctx.fanout(uow, ctx.ids, event, after):
+                uow.insert_event(copy)
+    return edge
 
+
+def record_change(
+    uow: UnitOfWork,
+    ids: IdSource,
+    now: datetime,
+    before: Payment,
+    after: Payment,
+    triggered_by: str,
+    metadata: dict[str, Any],
+) -> None:
+    """Write a change of a payment's own fields that is no transition (its status stays):
+    the row and an audit row with action ``update``, no event (Stripe sends none either)."""
+    if after.status is not before.status:
+        raise ValueError("a status change goes through apply(), the state table's gate")
+    uow.update_payment(after)
+    _audit(uow, ids, now, before, after, UPDATE_ACTION, triggered_by, metadata)
+
+
+def _audit(
+    uow: UnitOfWork,
+    ids: IdSource,
+    now: datetime,
+    before: Payment | None,
+    after: Payment,
+    action: str,
+    triggered_by: str,
+    metadata: dict[str, Any] | None,
+) -> None:
     head = uow.audit_head(after.tenant_id)
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
     fields: dict[str, Any] = {
@@ -63,7 +105,7 @@ def apply(
         "seq": seq,
         "old_status": before.status.value if before else None,
         "new_status": after.status.value,
-        "action": action.value,
+        "action": action,
         "triggered_by": triggered_by,
         "metadata": metadata or {},
         "created_at": now.isoformat(timespec="microseconds"),
@@ -72,8 +114,3 @@ def apply(
     uow.insert_audit(
         AuditEntry(**{**fields, "created_at": now}, prev_hash=prev_hash, hash=entry_hash)
     )
-
-    if edge.event is not None:
-        payload = event_payload(edge.event, after, now, payload_extra or {})
-        uow.insert_event(Event(ids.uuid(), after.tenant_id, after.id, edge.event, payload, now))
-    return edge

@@ -2,8 +2,9 @@
 
 Point an SDK here (``stripe.api_base = "http://127.0.0.1:3000"``) with a tenant's API key
 as the secret key. Routes: ``intents`` (PaymentIntents), ``money`` (Charges, Refunds,
-Disputes), ``events``. The wire format is ``forms`` (bracket-nested form bodies) in and
-``views`` out; errors go through ``errors.STRIPE``; ids are ``ids``. docs/stripe.md.
+Disputes), ``events``, ``customers``, ``webhook_endpoints`` (their deliveries:
+``webhooks``). The wire format is ``forms`` (bracket-nested form bodies) in and ``views``
+out; errors go through ``errors.STRIPE``; ids are ``ids``. docs/stripe.md.
 """
 
 from __future__ import annotations
@@ -15,11 +16,17 @@ from fastapi.responses import JSONResponse
 
 from mockpay_core.errors import NotFound
 from server.errors import allowed_methods
-from server.stripe import events, intents, money
+from server.stripe import customers, events, intents, money, webhook_endpoints
 from server.stripe.errors import INVALID, StripeRoute
 
 router = APIRouter(prefix="/v1")
-for _part in (intents.router, money.router, events.router):
+for _part in (
+    intents.router,
+    money.router,
+    events.router,
+    webhook_endpoints.router,
+    customers.router,
+):
     router.include_router(_part)
 
 _unknown = APIRouter(route_class=StripeRoute)

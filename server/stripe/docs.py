@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from server.stripe import cards, errors, statuses, views
+from server.stripe import cards, errors, statuses, views, webhooks
 
 
 def status_table() -> str:
@@ -32,6 +32,14 @@ def cards_table() -> str:
 def events_table() -> str:
     lines = ["| MockPay event | Stripe event |", "|---|---|"]
     lines += [f"| `{ours}` | `{theirs}` |" for ours, theirs in views.EVENT_TYPES.items()]
+    return "\n".join(lines)
+
+
+def webhooks_table() -> str:
+    lines = ["| MockPay event | sent to WebhookEndpoints as |", "|---|---|"]
+    for ours in views.EVENT_TYPES:
+        sent = ", ".join(f"`{t}`" for t in webhooks.webhook_types(ours))
+        lines.append(f"| `{ours}` | {sent} |")
     return "\n".join(lines)
 
 

@@ -16,23 +16,12 @@ from mockpay_core import Engine, Payment
 from mockpay_core.domain.model import Event
 from mockpay_core.errors import NotFound
 from server.deps import Calls_, Tenant_
-from server.stripe import ids, paging, params, views
+from server.stripe import ids, paging, params, views, webhooks
 from server.stripe.errors import RESPONSES, StripeRoute
 from server.stripe.intents import respond
 
 router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
 SCAN_MAX: Final = 1000
-
-
-def _data_object(e: Engine, ev: Event, p: Payment) -> dict[str, Any]:
-    kind = views.stripe_type(ev.type)
-    if kind.startswith("charge.dispute."):
-        found = e.disputes(ev.tenant_id, p.id)
-        if found:
-            return views.dispute(found[-1], p)
-    if kind.startswith("charge."):
-        return views.charge_view(p)
-    return views.payment_intent(p)
 
 
 def _render(e: Engine, tenant_id: str, events: list[Event]) -> list[dict[str, Any]]:
@@ -41,7 +30,8 @@ def _render(e: Engine, tenant_id: str, events: list[Event]) -> list[dict[str, An
     for ev in events:
         if ev.payment_id not in payments:
             payments[ev.payment_id] = e.get_payment(tenant_id, ev.payment_id)
-        rows.append(views.event(ev, _data_object(e, ev, payments[ev.payment_id])))
+        p = payments[ev.payment_id]
+        rows.append(views.event(ev, webhooks.data_object(e, views.stripe_type(ev.type), ev, p)))
     return rows
 
 

@@ -19,9 +19,14 @@ PREFIXES: Final = {
     "refund": "re",
     "dispute": "du",
     "event": "evt",
+    "webhook_endpoint": "we",
+    "customer": "cus",
 }
 # How many of our ids each kind of Stripe id holds.
-PARTS: Final = {"payment_intent": 1, "charge": 1, "refund": 2, "dispute": 2, "event": 2}
+PARTS: Final = {
+    "payment_intent": 1, "charge": 1, "refund": 2, "dispute": 2, "event": 2,
+    "webhook_endpoint": 1, "customer": 1,
+}  # fmt: skip
 _HEX32: Final = re.compile(r"[0-9a-f]{32}")
 
 

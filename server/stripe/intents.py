@@ -4,6 +4,7 @@ come from the request's (``params.idempotency_key``), so a replay replays every 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from mockpay_core import Outcome, Payment
 from mockpay_core.domain.states import Status
-from mockpay_core.errors import InvalidTransition, ValidationError
+from mockpay_core.errors import InvalidTransition, NotFound, ValidationError
 from server.calls import EngineCalls
 from server.deps import Calls_, Tenant_
 from server.stripe import cards, ids, paging, params, radar, views
@@ -20,6 +21,22 @@ from server.stripe.openapi import form
 
 router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
 SINK_PATH = "/v1/mockpay/webhook_sink"
+UPDATABLE = frozenset({"metadata", "description", "expand"})
+CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+
+
+async def shown(
+    c: EngineCalls, tenant_id: str, p: Payment, expand: frozenset[str]
+) -> dict[str, Any]:
+    """The PaymentIntent, its Customer rendered in place with ``expand[]=customer``."""
+    body = views.payment_intent(p, expand)
+    found = views.customer_of_id(body["customer"]) if "customer" in expand else None
+    if found is not None:
+        with contextlib.suppress(NotFound):  # deleted since: the id stays
+            body["customer"] = views.customer(
+                await c.read(lambda e: e.get_customer(tenant_id, found))
+            )
+    return body
 
 
 def respond(body: dict[str, Any], replayed: bool, status: int = 200) -> JSONResponse:
@@ -33,16 +50,6 @@ def _sink(request: Request) -> str:
     return str(request.base_url).rstrip("/") + SINK_PATH
 
 
-def _metadata(sent: dict[str, Any], card: cards.Card | None, fp: str) -> dict[str, Any]:
-    user = params.metadata(sent) or {}
-    if any(str(k).startswith(views.HIDDEN_PREFIX) for k in user):
-        raise ValidationError(
-            f"Metadata keys starting {views.HIDDEN_PREFIX} are reserved", "metadata"
-        )
-    hidden = {views.REQUEST_KEY: fp, **({views.PAYMENT_METHOD_KEY: card.name} if card else {})}
-    return {**user, **hidden}
-
-
 @router.post("/payment_intents", summary="Create a PaymentIntent", openapi_extra=form(
     "amount", "currency", "capture_method", "confirm", "payment_method", "customer",
     "description", "metadata", "expand", required=("amount", "currency")))  # fmt: skip
@@ -53,6 +60,12 @@ async def create(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     confirm, expand = params.boolean(sent, "confirm"), params.expand(sent)
     card = cards.from_params(sent)
     customer = params.text(sent, "customer")
+    known = views.customer_of_id(customer)
+    if known is not None:  # one of ours must exist: Stripe's 404 otherwise
+        try:
+            await c.read(lambda e: e.get_customer(t.id, known))
+        except NotFound:
+            raise NotFound("customer", str(customer)) from None
     if card is not None and card.kind is cards.Kind.BLOCK:
         await radar.ensure_rule(request)
         customer = radar.CUSTOMER
@@ -63,13 +76,14 @@ async def create(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
         webhook_url=_sink(request), idempotency_key=key,
         capture_method=params.text(sent, "capture_method") or "automatic",
         customer=customer, description=params.text(sent, "description"),
-        metadata=_metadata(sent, card, params.fingerprint(sent)),
+        metadata=params.metadata(sent), payment_method=card.name if card else None,
+        request_extra={"stripe": params.fingerprint(sent)},
     )  # fmt: skip
     out = await c.write(lambda _: run(), t.id)
     p, replayed = out.value, out.replayed
     if confirm:
         p, replayed = await _confirm(c, t.id, p, card, params.step_key(key, "confirm"), replayed)
-    return respond(views.payment_intent(p, expand), replayed)
+    return respond(await shown(c, t.id, p, expand), replayed)
 
 
 async def _confirm(
@@ -131,21 +145,31 @@ async def _payment(c: EngineCalls, tenant_id: str, stripe_id: str) -> Payment:
 @router.get("/payment_intents/{intent}", summary="Retrieve a PaymentIntent")
 async def retrieve(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     expand = params.expand(await params.of(request))
-    return respond(views.payment_intent(await _payment(c, t.id, intent), expand), False)
+    return respond(await shown(c, t.id, await _payment(c, t.id, intent), expand), False)
 
 
 @router.post("/payment_intents/{intent}", summary="Update a PaymentIntent",
              openapi_extra=form("metadata", "description", "expand"))  # fmt: skip
 async def update(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
+    """Metadata (merged in; a key sent empty is removed, ``metadata=""`` removes all) and
+    description ("" removes it); any other field is refused, not ignored."""
     sent = await params.of(request)
-    changed = sorted(name for name in sent if name != "expand")
-    p = await _payment(c, t.id, intent)
-    if changed:
+    payment_id = ids.decode("payment_intent", intent)[0]
+    other = sorted(name for name in sent if name not in UPDATABLE)
+    if other:
         raise Unsupported(
-            f"Updating {changed[0]} is not supported yet: the engine cannot change a payment's"
-            " fields without a storage change (docs/stripe-phase2.md)", changed[0],
+            f"Updating {other[0]} is not supported: only metadata and description change",
+            other[0],
         )  # fmt: skip
-    return respond(views.payment_intent(p, params.expand(sent)), False)
+    meta = sent.get("metadata")
+    key = params.idempotency_key(request)
+    out = await c.write(
+        lambda e: e.update_payment(
+            t.id, payment_id, metadata=params.metadata(sent), clear_metadata=meta == "",
+            description=sent.get("description"), idempotency_key=key,
+        ), t.id,
+    )  # fmt: skip
+    return respond(views.payment_intent(out.value, params.expand(sent)), out.replayed)
 
 
 @router.post("/payment_intents/{intent}/confirm", summary="Confirm a PaymentIntent",
@@ -153,8 +177,17 @@ async def update(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONRe
 async def confirm(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
     p = await _payment(c, t.id, intent)
-    card = cards.from_params(sent) or views.card_of(p)
-    p, replayed = await _confirm(c, t.id, p, card, params.idempotency_key(request))
+    key = params.idempotency_key(request)
+    card = cards.from_params(sent)
+    if card is not None and card.name != p.payment_method and p.status is Status.PENDING:
+        out = await c.write(
+            lambda e: e.update_payment(
+                t.id, p.id, payment_method=card.name,
+                idempotency_key=params.step_key(key, "payment_method"),
+            ), t.id,
+        )  # fmt: skip
+        p = out.value
+    p, replayed = await _confirm(c, t.id, p, card or views.card_of(p), key)
     return respond(views.payment_intent(p, params.expand(sent)), replayed)
 
 
@@ -177,12 +210,17 @@ async def cancel(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONRe
     sent = await params.of(request)
     payment_id = ids.decode("payment_intent", intent)[0]
     reason = params.text(sent, "cancellation_reason")
+    if reason is not None and reason not in CANCELLATION_REASONS:
+        raise ValidationError(
+            f"Invalid cancellation_reason: must be one of {', '.join(CANCELLATION_REASONS)}",
+            "cancellation_reason",
+        )
     key = params.idempotency_key(request)
     out = await c.write(
-        lambda e: e.cancel(t.id, payment_id, reason=reason, idempotency_key=key), t.id
+        lambda e: e.cancel(t.id, payment_id, cancellation_reason=reason, idempotency_key=key),
+        t.id,
     )
-    body = views.payment_intent(out.value, params.expand(sent), cancellation_reason=reason)
-    return respond(body, out.replayed)
+    return respond(views.payment_intent(out.value, params.expand(sent)), out.replayed)
 
 
 @router.get("/payment_intents", summary="List PaymentIntents, newest first")

@@ -18,6 +18,8 @@ _KINDS: Final[dict[str, dict[str, Any]]] = {
         "type": "string", "enum": ["duplicate", "fraudulent", "requested_by_customer", "abandoned"],
     },
     "reason": {"type": "string", "enum": ["duplicate", "fraudulent", "requested_by_customer"]},
+    "enabled_events": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    "disabled": {"type": "boolean"},
 }  # fmt: skip
 
 

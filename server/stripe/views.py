@@ -1,9 +1,7 @@
 """Our records as Stripe objects: PaymentIntent, Charge, Refund, Dispute, Event.
 
 Amounts are integers in minor units, ``created`` is unix seconds, currencies lower case,
-``livemode`` false. Two metadata keys under ``HIDDEN_PREFIX`` carry what the engine has no
-column for yet (the payment method; the fingerprint of the create request): they are never
-shown. ``expand`` names the fields to render as objects instead of ids.
+``livemode`` false. ``expand`` names the fields to render as objects instead of ids.
 """
 
 from __future__ import annotations
@@ -13,14 +11,15 @@ from datetime import datetime
 from typing import Any, Final
 
 from mockpay_core import Payment, Refund
-from mockpay_core.domain.model import Dispute, DisputeStatus, Event
+from mockpay_core.domain.model import Customer, Dispute, DisputeStatus, Event
 from mockpay_core.domain.states import Status
+from mockpay_core.errors import NotFound
+from mockpay_core.service.payments import EXPIRED_REASON
 from server.stripe import cards, ids, radar, statuses
 from server.stripe.errors import API_VERSION
 
-HIDDEN_PREFIX: Final = "mockpay_stripe_"
-PAYMENT_METHOD_KEY: Final = HIDDEN_PREFIX + "pm"
-REQUEST_KEY: Final = HIDDEN_PREFIX + "request"
+# The engine's cancellation reasons that are not the client's own, in Stripe's words.
+CANCELLATION_REASONS: Final = {EXPIRED_REASON: "automatic"}
 # Our webhook event types as Stripe's (docs/stripe.md renders this table).
 EVENT_TYPES: Final = {
     "payment.success": "payment_intent.succeeded",
@@ -48,18 +47,13 @@ def unix(when: datetime | None) -> int | None:
     return None if when is None else int(when.timestamp())
 
 
-def visible_metadata(p: Payment) -> dict[str, str]:
-    return {k: v for k, v in p.metadata.items() if not k.startswith(HIDDEN_PREFIX)}
-
-
 def customer_of(p: Payment) -> str | None:
     """The customer as the client gave it (not the value the radarBlock card sets)."""
     return None if p.customer == radar.CUSTOMER else p.customer
 
 
 def card_of(p: Payment) -> cards.Card | None:
-    name = p.metadata.get(PAYMENT_METHOD_KEY)
-    return cards.find(name) if name else None
+    return cards.find(p.payment_method) if p.payment_method else None
 
 
 def decline_of(p: Payment) -> cards.Card | None:
@@ -94,9 +88,13 @@ def _error(p: Payment) -> dict[str, Any] | None:
     }  # fmt: skip
 
 
-def payment_intent(
-    p: Payment, expand: Collection[str] = (), cancellation_reason: str | None = None
-) -> dict[str, Any]:
+def cancellation_reason(p: Payment) -> str | None:
+    if p.status is not Status.CANCELED or p.cancellation_reason is None:
+        return None
+    return CANCELLATION_REASONS.get(p.cancellation_reason, p.cancellation_reason)
+
+
+def payment_intent(p: Payment, expand: Collection[str] = ()) -> dict[str, Any]:
     card = card_of(p)
     charge: Any = None
     if p.status in statuses.CHARGED:
@@ -108,7 +106,7 @@ def payment_intent(
         "amount_capturable": p.amount_minor if p.status is Status.AUTHORIZED else 0,
         "amount_received": p.captured_minor,
         "canceled_at": unix(p.updated_at) if p.status is Status.CANCELED else None,
-        "cancellation_reason": cancellation_reason if p.status is Status.CANCELED else None,
+        "cancellation_reason": cancellation_reason(p),
         "capture_method": p.capture_method.value,
         "client_secret": f"{pi_id}_secret_{p.id[-12:]}",
         "confirmation_method": "automatic",
@@ -119,7 +117,7 @@ def payment_intent(
         "last_payment_error": _error(p),
         "latest_charge": charge,
         "livemode": False,
-        "metadata": visible_metadata(p),
+        "metadata": p.metadata,
         "next_action": None,
         "payment_method": card.name if card else None,
         "payment_method_types": ["card"],
@@ -166,7 +164,7 @@ def charge_view(p: Payment, expand: Collection[str] = ()) -> dict[str, Any]:
         "failure_code": failed.code if failed else None,
         "failure_message": failed.message if failed else None,
         "livemode": False,
-        "metadata": visible_metadata(p),
+        "metadata": p.metadata,
         "outcome": _outcome(p),
         "paid": failed is None,
         "payment_intent": pi,
@@ -215,6 +213,25 @@ def event(e: Event, data_object: dict[str, Any]) -> dict[str, Any]:
 
 def stripe_type(ours: str) -> str:
     return EVENT_TYPES.get(ours, "mockpay." + ours)
+
+
+def customer(c: Customer) -> dict[str, Any]:
+    return {
+        "id": ids.encode("customer", c.id), "object": "customer", "created": unix(c.created_at),
+        "description": c.description, "email": c.email, "livemode": False,
+        "metadata": c.metadata, "name": c.name,
+    }  # fmt: skip
+
+
+def customer_of_id(stripe_id: object) -> str | None:
+    """Our id of a ``cus_`` id of ours; None for any other value (a free-text customer, as
+    phase 1 kept them)."""
+    if not isinstance(stripe_id, str) or not stripe_id.startswith("cus_"):
+        return None
+    try:
+        return ids.decode("customer", stripe_id)[0]
+    except NotFound:
+        return None
 
 
 def page(data: list[dict[str, Any]], has_more: bool, url: str) -> dict[str, Any]:

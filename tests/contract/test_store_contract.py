@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 
@@ -100,6 +101,23 @@ def test_payment_updates_and_pages(seeded: Store) -> None:
         ]
         assert [p.id for p in r.list_payments("t1", PaymentFilter(currency="EUR"), 9)] == ["p003"]
         assert [p.id for p in r.list_payments("t1", PaymentFilter(status="success"), 9)] == ["p002"]
+
+
+def test_update_payment_writes_the_fields_a_payment_can_change(seeded: Store) -> None:
+    with seeded.unit_of_work() as uow:
+        uow.insert_payment(payment(1, payment_method="pm_card_visa"))
+        uow.insert_payment(payment(2))
+        changed = dataclasses.replace(
+            payment(1, Status.CANCELED), updated_at=START + timedelta(seconds=3),
+            description="Blue mug",
+            metadata={"order": "42", "note": "é"}, payment_method="pm_card_mastercard",
+            cancellation_reason="duplicate",
+        )  # fmt: skip
+        uow.update_payment(changed)
+        assert uow.get_payment("t1", "p001") == changed  # the unit of work reads its writes
+    with seeded.reader() as r:
+        assert r.get_payment("t1", "p001") == changed
+        assert r.get_payment("t1", "p002") == payment(2)  # only its own row
 
 
 def test_window_stats_count_what_fraud_let_through(seeded: Store) -> None:

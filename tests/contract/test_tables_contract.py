@@ -14,7 +14,14 @@ import pytest
 from mockpay_core import Status
 from mockpay_core.domain.delivery import Attempt
 from mockpay_core.domain.fraud import FraudDecision, FraudRule, Outcome, RuleSpec
-from mockpay_core.domain.model import Dispute, DisputeStatus, Event, Refund
+from mockpay_core.domain.model import (
+    Customer,
+    Dispute,
+    DisputeStatus,
+    Event,
+    Refund,
+    WebhookEndpoint,
+)
 from mockpay_core.domain.retry import DeliveryStatus
 from mockpay_core.errors import AuditImmutable, NotFound, StorageError, ValidationError
 from mockpay_core.storage.protocol import IdempotencyRecord, Store, Tables
@@ -27,9 +34,13 @@ S = timedelta(seconds=1)
 EXPORTED = (
     "tenants", "payments", "refunds", "disputes", "audit_log", "events", "deliveries",
     "delivery_attempts", "fraud_rules", "fraud_decisions", "idempotency_keys",
+    "webhook_endpoints", "customers",
 )  # fmt: skip
 ORDER = {"deliveries": ["seq"], "idempotency_keys": ["tenant_id", "key"]}
-SECRETS = {"api_key_hash", "email_norm", "webhook_secret", "previous_webhook_secret", "response"}
+SECRETS = {
+    "api_key_hash", "email_norm", "webhook_secret", "previous_webhook_secret", "response",
+    "secret",
+}  # fmt: skip
 PYTHON_TYPE = {"INTEGER": int, "REAL": float, "TEXT": str}
 Row = tuple[Any, ...]
 
@@ -60,6 +71,10 @@ def write_everything(store: Store) -> None:
         uow.insert_event(Event("e1", "t1", "p001", "payment.succeeded", nested, START))
         uow.insert_event(Event("e2", "t1", "p002", "payment.authorized", {}, START + S))
         uow.insert_event(Event("e3", "t2", "p003", "payment.created", {"x": "é"}, START + 2 * S))
+        uow.insert_customer(Customer("c1", "t1", "é@x.test", "Ann", None, {"a": "1"}, START, START))
+        uow.insert_endpoint(WebhookEndpoint(
+            "w1", "t1", "http://h/", ["*"], "whsec_w", "enabled", "é", {"a": "1"}, None, START,
+        ))  # fmt: skip
         uow.insert_rule(FraudRule("r-global", spec, START, START), None)
         uow.insert_rule(FraudRule("r-t1", spec.model_copy(update={"is_active": False}),
                                   START, START + S), "t1")  # fmt: skip

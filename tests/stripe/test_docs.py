@@ -18,6 +18,7 @@ def test_the_guide_shows_every_table_as_rendered() -> None:
         docs.status_table(),
         docs.cards_table(),
         docs.events_table(),
+        docs.webhooks_table(),
         docs.errors_table(),
     ):
         assert table in GUIDE
@@ -28,8 +29,10 @@ def test_the_readme_shows_the_test_cards() -> None:
 
 
 def test_the_guide_example_runs(server: RunningServer, api_key: str) -> None:
-    (block,) = re.findall(r"```python\n(.*?)```", GUIDE, re.S)
-    block = block.replace("<a tenant's API key>", api_key).replace(
-        "http://127.0.0.1:3000", server.url
-    )
-    exec(compile(block, "docs/stripe.md", "exec"), {})
+    blocks = re.findall(r"```python\n(.*?)```", GUIDE, re.S)
+    assert len(blocks) == 2  # the guide's start and its webhook endpoint
+    for block in blocks:
+        block = block.replace("<a tenant's API key>", api_key).replace(
+            "http://127.0.0.1:3000", server.url
+        )
+        exec(compile(block, "docs/stripe.md", "exec"), {})

@@ -92,24 +92,77 @@ def test_cancel_with_a_reason(client: V1) -> None:
     )
     assert (canceled.status, canceled.cancellation_reason) == ("canceled", "requested_by_customer")
     assert isinstance(canceled.canceled_at, int)
+    again = client.v1.payment_intents.retrieve(pi.id)
+    assert again.cancellation_reason == "requested_by_customer"
+    with pytest.raises(stripe.InvalidRequestError) as bad:
+        client.v1.payment_intents.cancel(_pi(client).id, params={"cancellation_reason": "bored"})
+    assert bad.value.param == "cancellation_reason"
     paid = _pi(client, payment_method="pm_card_visa", confirm=True)
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.payment_intents.cancel(paid.id)
     assert exc.value.code == "payment_intent_unexpected_state"
 
 
-def test_update_without_changes_returns_it_and_changes_are_not_yet_supported(client: V1) -> None:
+def test_update_merges_metadata_and_sets_the_description(
+    server: RunningServer, client: V1, api_key: str
+) -> None:
+    pi = _pi(client, payment_method="pm_card_visa", confirm=True, metadata={"a": "1", "b": "2"})
+    assert client.v1.payment_intents.update(pi.id).to_dict() == pi.to_dict()
+    changed = client.v1.payment_intents.update(
+        pi.id, params={"metadata": {"b": "", "c": "3"}, "description": "Blue mug"}
+    )
+    assert (changed.metadata.to_dict(), changed.description) == ({"a": "1", "c": "3"}, "Blue mug")
+    assert changed.status == "succeeded"  # any state: no transition
+    assert client.v1.payment_intents.retrieve(pi.id).to_dict() == changed.to_dict()
+    cleared = client.v1.payment_intents.update(pi.id, params={"metadata": "", "description": ""})
+    assert (cleared.metadata.to_dict(), cleared.description) == ({}, None)
+    engine = server.app.state.engine
+    tenant = engine.authenticate(api_key)
+    actions = [a.action for a in engine.audit_history(tenant.id, ids.payment_of(pi.id))]
+    assert actions == ["create", "succeed", "update", "update"]
+    types = [e.type for e in client.v1.events.list().auto_paging_iter()]
+    assert "payment_intent.updated" not in types and len(types) == 1
+
+
+def test_an_update_replays_with_its_key_and_refuses_other_fields(client: V1) -> None:
     pi = _pi(client)
-    assert client.v1.payment_intents.update(pi.id).id == pi.id
+    first = client.v1.payment_intents.update(
+        pi.id, params={"metadata": {"n": "1"}}, options={"idempotency_key": "upd-1"}
+    )
+    again = client.v1.payment_intents.update(
+        pi.id, params={"metadata": {"n": "1"}}, options={"idempotency_key": "upd-1"}
+    )
+    assert again.last_response is not None
+    assert again.last_response.headers.get("Idempotent-Replayed") == "true"
+    assert again.to_dict() == first.to_dict()
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.payment_intents.update(
+            pi.id, params={"metadata": {"n": "2"}}, options={"idempotency_key": "upd-1"}
+        )
     with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.payment_intents.update(pi.id, params={"metadata": {"a": "b"}})
-    assert (exc.value.code, exc.value.param) == ("parameter_unknown", "metadata")
+        client.v1.payment_intents.update(pi.id, params={"amount": 5})
+    assert (exc.value.code, exc.value.param) == ("parameter_unknown", "amount")
+    with pytest.raises(stripe.InvalidRequestError) as long:
+        client.v1.payment_intents.update(pi.id, params={"description": "x" * 1001})
+    assert long.value.param == "description"
 
 
-def test_reserved_metadata_keys_are_refused(client: V1) -> None:
-    with pytest.raises(stripe.InvalidRequestError) as exc:
-        _pi(client, metadata={"mockpay_stripe_pm": "pm_card_visa"})
-    assert exc.value.param == "metadata"
+def test_any_metadata_key_is_the_clients_own(client: V1) -> None:
+    pi = _pi(client, metadata={"mockpay_stripe_pm": "pm_card_visa"})
+    assert pi.metadata.to_dict() == {"mockpay_stripe_pm": "pm_card_visa"}
+    assert (pi.payment_method, pi.status) == (None, "requires_payment_method")
+
+
+def test_a_payment_method_given_at_confirm_is_kept(client: V1) -> None:
+    pi = _pi(client)
+    with pytest.raises(stripe.CardError) as exc:
+        client.v1.payment_intents.confirm(
+            pi.id, params={"payment_method": "pm_card_chargeDeclinedIncorrectCvc"}
+        )
+    assert exc.value.error.decline_code == "incorrect_cvc"  # type: ignore[union-attr]
+    later = client.v1.payment_intents.retrieve(pi.id)
+    assert later.payment_method == "pm_card_chargeDeclinedIncorrectCvc"
+    assert later.last_payment_error.decline_code == "incorrect_cvc"
 
 
 def test_list_pages_newest_first_in_both_directions(client: V1) -> None:

@@ -48,3 +48,7 @@ def test_the_node_sdk_flow(server: RunningServer, api_key: str, node_modules: Pa
         "card_error": True,
     }  # fmt: skip
     assert steps["paging"] == {"step": "paging", "count": 2}
+    assert steps["webhook"] == {
+        "step": "webhook", "type": "payment_intent.succeeded", "same": True,
+        "tampered_refused": True,
+    }  # fmt: skip

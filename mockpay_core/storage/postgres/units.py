@@ -74,14 +74,19 @@ WITH due AS (
         d.next_attempt_at
 )
 SELECT c.seq, c.event_id, c.tenant_id, c.payment_id, e.type AS event_type, e.payload,
-       p.webhook_url AS url, c.attempts AS attempt, c.attempts - c.round_start AS attempt_in_round,
+       coalesce(w.url, p.webhook_url) AS url, c.attempts AS attempt,
+       c.attempts - c.round_start AS attempt_in_round,
        c.next_attempt_at AS scheduled_at, t.webhook_secret, t.previous_webhook_secret,
-       t.secret_rotated_at, x.url IS NOT NULL AS endpoint_disabled
+       t.secret_rotated_at,
+       x.url IS NOT NULL OR coalesce(w.status <> 'enabled' OR w.deleted_at IS NOT NULL, FALSE)
+           AS endpoint_disabled, w.secret AS endpoint_secret
 FROM claimed c
 JOIN events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id
 JOIN payments p ON p.tenant_id = c.tenant_id AND p.id = c.payment_id
 JOIN tenants t ON t.id = c.tenant_id
-LEFT JOIN disabled_endpoints x ON x.tenant_id = c.tenant_id AND x.url = p.webhook_url
+LEFT JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id AND w.id = e.endpoint_id
+LEFT JOIN disabled_endpoints x ON x.tenant_id = c.tenant_id
+    AND x.url = coalesce(w.url, p.webhook_url)
 ORDER BY c.next_attempt_at, c.seq
 """
 _CLAIMS: Final = Mapper(
@@ -89,7 +94,7 @@ _CLAIMS: Final = Mapper(
     [(n, Kind.TEXT) for n in (
         "seq", "event_id", "tenant_id", "payment_id", "event_type", "payload", "url", "attempt",
         "attempt_in_round", "scheduled_at", "webhook_secret", "previous_webhook_secret",
-        "secret_rotated_at", "endpoint_disabled",
+        "secret_rotated_at", "endpoint_disabled", "endpoint_secret",
     )],
     Claim,
 )  # fmt: skip

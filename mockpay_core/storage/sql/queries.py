@@ -13,7 +13,16 @@ from typing import Any, Final
 
 from mockpay_core.domain.delivery import Attempt, Delivery
 from mockpay_core.domain.fraud import FRAUD_FAILURE_CODES, NOT_COUNTED_STATUS
-from mockpay_core.domain.model import AuditEntry, Dispute, Event, Payment, Refund, Tenant
+from mockpay_core.domain.model import (
+    AuditEntry,
+    Customer,
+    Dispute,
+    Event,
+    Payment,
+    Refund,
+    Tenant,
+    WebhookEndpoint,
+)
 from mockpay_core.domain.retry import DeliveryStatus
 from mockpay_core.domain.states import Status
 from mockpay_core.storage.protocol import IdempotencyRecord
@@ -108,6 +117,27 @@ class Sql:
         self.dispute_params = Params(d, s.DISPUTES.columns)
         self.attempt_params = Params(d, s.DELIVERY_ATTEMPTS.columns)
         self.idempotency_params = Params(d, s.IDEMPOTENCY_KEYS.columns)
+        self.customer = Mapper(d, s.CUSTOMERS.columns, Customer)
+        self.customer_params = Params(d, s.CUSTOMERS.columns)
+        customer = f"SELECT {select_list(s.CUSTOMERS.names)} FROM customers WHERE tenant_id = ?"
+        self.get_customer = r(f"{customer} AND id = ?")
+        newest = " AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT ?"
+        self.list_customers = r(customer + newest)
+        self.list_customers_by_email = r(f"{customer} AND email = ?{newest}")
+        self.endpoint = Mapper(d, s.WEBHOOK_ENDPOINTS.columns, WebhookEndpoint)
+        self.endpoint_params = Params(d, s.WEBHOOK_ENDPOINTS.columns)
+        endpoint = select_list(s.WEBHOOK_ENDPOINTS.names)
+        self.get_endpoint = r(
+            f"SELECT {endpoint} FROM webhook_endpoints WHERE id = ? AND tenant_id = ?"
+        )
+        self.list_endpoints = r(
+            f"SELECT {endpoint} FROM webhook_endpoints WHERE tenant_id = ?"
+            " AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT ?"
+        )
+        self.endpoints_for = r(
+            f"SELECT {endpoint} FROM webhook_endpoints WHERE tenant_id = ?"
+            " AND deleted_at IS NULL AND status = 'enabled' ORDER BY created_at, id"
+        )
 
         self.get_tenant = r(f"SELECT {tenant} FROM tenants WHERE id = ?")
         self.tenant_by_key_hash = r(f"SELECT {tenant} FROM tenants WHERE api_key_hash = ?")
@@ -133,7 +163,10 @@ class Sql:
         self.audit_head = r(
             "SELECT seq, hash FROM audit_log WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1"
         )
-        events = f"SELECT {select_list(s.EVENTS.names)} FROM events WHERE tenant_id = ?"
+        events = (  # an endpoint's copies are deliveries, not events of their own
+            f"SELECT {select_list(s.EVENTS.names)} FROM events WHERE tenant_id = ?"
+            " AND endpoint_id IS NULL"
+        )
         self.events = r(f"{events} ORDER BY created_at, id LIMIT ?")
         self.payment_events = r(f"{events} AND payment_id = ? ORDER BY created_at, id LIMIT ?")
         self.fraud_decisions = r(
@@ -174,7 +207,8 @@ class Sql:
         self.update_payment = r(
             "UPDATE payments SET status = ?, updated_at = ?, captured_minor = ?,"
             " refunded_minor = ?, disputed_minor = ?, failure_code = ?, expires_at = ?,"
-            " refunded_at = ?, refund_reason = ? WHERE id = ? AND tenant_id = ?"
+            " refunded_at = ?, refund_reason = ?, description = ?, metadata = ?,"
+            " payment_method = ?, cancellation_reason = ? WHERE id = ? AND tenant_id = ?"
         )
         self.insert_refund = r(insert(s.REFUNDS))
         self.insert_dispute = r(insert(s.DISPUTES))
@@ -183,6 +217,16 @@ class Sql:
         )
         self.insert_audit = r(insert(s.AUDIT_LOG))
         self.insert_event = r(insert(s.EVENTS))
+        self.insert_customer = r(insert(s.CUSTOMERS))
+        self.update_customer = r(
+            "UPDATE customers SET email = ?, name = ?, description = ?, metadata = ?,"
+            " updated_at = ?, deleted_at = ? WHERE id = ? AND tenant_id = ?"
+        )
+        self.insert_endpoint = r(insert(s.WEBHOOK_ENDPOINTS))
+        self.update_endpoint = r(
+            "UPDATE webhook_endpoints SET url = ?, enabled_events = ?, status = ?,"
+            " description = ?, metadata = ?, deleted_at = ? WHERE id = ? AND tenant_id = ?"
+        )
         self.insert_delivery = r(
             insert(s.DELIVERIES, ("event_id", "tenant_id", "payment_id", "status",
                                   "next_attempt_at", "created_at"))

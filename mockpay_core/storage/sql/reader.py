@@ -10,7 +10,16 @@ from decimal import Decimal
 from typing import Any
 
 from mockpay_core.domain.fraud import FraudRule, RuleSpec
-from mockpay_core.domain.model import AuditEntry, Dispute, Event, Payment, Refund, Tenant
+from mockpay_core.domain.model import (
+    AuditEntry,
+    Customer,
+    Dispute,
+    Event,
+    Payment,
+    Refund,
+    Tenant,
+    WebhookEndpoint,
+)
 from mockpay_core.storage.protocol import PaymentFilter
 from mockpay_core.storage.sql.deliveries import DeliveryReads
 from mockpay_core.storage.sql.dialect import Row
@@ -57,6 +66,28 @@ class SqlReader(DeliveryReads):
 
     def list_tenants(self) -> list[Tenant]:
         return self.sql.tenant.many(self._all(self.sql.list_tenants))
+
+    def get_customer(self, tenant_id: str, customer_id: str) -> Customer | None:
+        row = self._one(self.sql.get_customer, (tenant_id, customer_id))
+        return None if row is None else self.sql.customer(row)
+
+    def list_customers(self, tenant_id: str, limit: int, email: str | None) -> list[Customer]:
+        if email is None:
+            rows = self._all(self.sql.list_customers, (tenant_id, limit))
+        else:
+            rows = self._all(self.sql.list_customers_by_email, (tenant_id, email, limit))
+        found: list[Customer] = self.sql.customer.many(rows)
+        return found
+
+    def get_endpoint(self, tenant_id: str, endpoint_id: str) -> WebhookEndpoint | None:
+        row = self._one(self.sql.get_endpoint, (endpoint_id, tenant_id))
+        return None if row is None else self.sql.endpoint(row)
+
+    def list_endpoints(self, tenant_id: str, limit: int) -> list[WebhookEndpoint]:
+        found: list[WebhookEndpoint] = self.sql.endpoint.many(
+            self._all(self.sql.list_endpoints, (tenant_id, limit))
+        )
+        return found
 
     def get_payment(self, tenant_id: str, payment_id: str) -> Payment | None:
         row = self._one(self.sql.get_payment, (payment_id, tenant_id))

@@ -74,9 +74,18 @@ PAYMENTS: Final = Table(
         f"id, tenant_id, amount_minor{N}, currency, status, capture_method, webhook_url,"
         f" idempotency_key, created_at{TS}, updated_at{TS}, captured_minor{N},"
         f" refunded_minor{N}, disputed_minor{N}, customer, description, metadata{J},"
-        f" failure_code, expires_at{TS}, refunded_at{TS}, refund_reason"
+        f" failure_code, expires_at{TS}, refunded_at{TS}, refund_reason, payment_method,"
+        " cancellation_reason"
     ),
-)
+    # The last two are the Stripe face's (docs/stripe-phase2.md); /api never sets them and
+    # a run's export keeps the columns it had, so recorded scenario digests still compare.
+    exported=(
+        "id", "tenant_id", "amount_minor", "currency", "status", "capture_method",
+        "webhook_url", "idempotency_key", "created_at", "updated_at", "captured_minor",
+        "refunded_minor", "disputed_minor", "customer", "description", "metadata",
+        "failure_code", "expires_at", "refunded_at", "refund_reason",
+    ),
+)  # fmt: skip
 REFUNDS: Final = Table(
     "refunds",
     _cols(f"id, payment_id, tenant_id, amount_minor{N}, currency, reason, created_at{TS}"),
@@ -96,8 +105,30 @@ AUDIT_LOG: Final = Table(
     ),
 )
 EVENTS: Final = Table(
-    "events", _cols(f"id, tenant_id, payment_id, type, payload{J}, created_at{TS}")
+    "events",
+    _cols(f"id, tenant_id, payment_id, type, payload{J}, created_at{TS}, endpoint_id"),
+    # endpoint_id: a Stripe delivery's copy of an event for one WebhookEndpoint (none in
+    # /api runs); left out of exports so that recorded scenario digests still compare.
+    exported=("id", "tenant_id", "payment_id", "type", "payload", "created_at"),
 )
+CUSTOMERS: Final = Table(
+    "customers",
+    _cols(
+        f"id, tenant_id, email, name, description, metadata{J}, created_at{TS}, updated_at{TS},"
+        f" deleted_at{TS}"
+    ),
+)
+WEBHOOK_ENDPOINTS: Final = Table(
+    "webhook_endpoints",
+    _cols(
+        f"id, tenant_id, url, enabled_events{J}, secret, status, description, metadata{J},"
+        f" api_version, created_at{TS}, deleted_at{TS}"
+    ),
+    exported=(
+        "id", "tenant_id", "url", "enabled_events", "status", "description", "metadata",
+        "api_version", "created_at", "deleted_at",
+    ),
+)  # fmt: skip
 IDEMPOTENCY_KEYS: Final = Table(
     "idempotency_keys",
     _cols(
@@ -143,12 +174,13 @@ DISABLED_ENDPOINTS: Final = Table(
 ALL: Final = (
     META, TENANTS, PAYMENTS, REFUNDS, DISPUTES, AUDIT_LOG, EVENTS, IDEMPOTENCY_KEYS,
     FRAUD_RULES, FRAUD_DECISIONS, DELIVERIES, DELIVERY_ATTEMPTS, DISABLED_ENDPOINTS,
+    WEBHOOK_ENDPOINTS, CUSTOMERS,
 )  # fmt: skip
 BY_NAME: Final = {t.name: t for t in ALL}
 # What a run exports (to DuckDB and Parquet) and the admin export route serves, in order.
 EXPORTED: Final = (
     TENANTS, PAYMENTS, REFUNDS, DISPUTES, AUDIT_LOG, EVENTS, DELIVERIES, DELIVERY_ATTEMPTS,
-    FRAUD_RULES, FRAUD_DECISIONS, IDEMPOTENCY_KEYS,
+    FRAUD_RULES, FRAUD_DECISIONS, IDEMPOTENCY_KEYS, WEBHOOK_ENDPOINTS, CUSTOMERS,
 )  # fmt: skip
 
 

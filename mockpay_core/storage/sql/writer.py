@@ -15,7 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from mockpay_core.domain.fraud import FraudDecision, FraudRule, RuleSpec, WindowQuery
-from mockpay_core.domain.model import AuditEntry, Dispute, Event, Payment, Refund, Tenant
+from mockpay_core.domain.model import (
+    AuditEntry,
+    Customer,
+    Dispute,
+    Event,
+    Payment,
+    Refund,
+    Tenant,
+    WebhookEndpoint,
+)
 from mockpay_core.storage.protocol import IdempotencyRecord
 from mockpay_core.storage.sql.dialect import dumps
 from mockpay_core.storage.sql.queries import PENDING, WINDOW_SQL
@@ -53,6 +62,10 @@ class SqlUnitOfWork(SqlReader):
         encode = self.sql.dialect.encoder(Kind.BOOL)
         return value if encode is None else encode(value)
 
+    def _json(self, value: object) -> Any:
+        encode = self.sql.dialect.encoder(Kind.JSON)
+        return value if encode is None else encode(value)
+
     def email_registered(self, email: str) -> bool:
         return self._one(self.sql.email_registered, (email.casefold(),)) is not None
 
@@ -82,7 +95,8 @@ class SqlUnitOfWork(SqlReader):
             (
                 p.status.value, at(p.updated_at), p.captured_minor, p.refunded_minor,
                 p.disputed_minor, p.failure_code, at(p.expires_at), at(p.refunded_at),
-                p.refund_reason, p.id, p.tenant_id,
+                p.refund_reason, p.description, self._json(p.metadata), p.payment_method,
+                p.cancellation_reason, p.id, p.tenant_id,
             ),
         )  # fmt: skip
 
@@ -105,11 +119,40 @@ class SqlUnitOfWork(SqlReader):
         """The outbox row and its delivery, due at once."""
         e, at = event, self._time(event.created_at)
         self._conn.execute(
-            self.sql.insert_event, (e.id, e.tenant_id, e.payment_id, e.type, dumps(e.payload), at)
+            self.sql.insert_event,
+            (e.id, e.tenant_id, e.payment_id, e.type, dumps(e.payload), at, e.endpoint_id),
         )
         self._conn.execute(
             self.sql.insert_delivery, (e.id, e.tenant_id, e.payment_id, PENDING, at, at)
         )
+
+    def insert_customer(self, customer: Customer) -> None:
+        self._conn.execute(self.sql.insert_customer, self.sql.customer_params(customer))
+
+    def update_customer(self, customer: Customer) -> None:
+        c, at = customer, self._time
+        self._conn.execute(
+            self.sql.update_customer,
+            (c.email, c.name, c.description, self._json(c.metadata), at(c.updated_at),
+             at(c.deleted_at), c.id, c.tenant_id),
+        )  # fmt: skip
+
+    def insert_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        self._conn.execute(self.sql.insert_endpoint, self.sql.endpoint_params(endpoint))
+
+    def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        w = endpoint
+        self._conn.execute(
+            self.sql.update_endpoint,
+            (w.url, self._json(w.enabled_events), w.status, w.description,
+             self._json(w.metadata), self._time(w.deleted_at), w.id, w.tenant_id),
+        )  # fmt: skip
+
+    def endpoints_for(self, tenant_id: str, event_type: str) -> list[WebhookEndpoint]:
+        found: list[WebhookEndpoint] = self.sql.endpoint.many(
+            self._all(self.sql.endpoints_for, (tenant_id,))
+        )
+        return [w for w in found if w.wants(event_type)]
 
     def active_rules(self, tenant_id: str) -> list[FraudRule]:
         return self._rules(self._all(self.sql.active_rules, (tenant_id,)))

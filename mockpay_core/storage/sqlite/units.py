@@ -37,16 +37,19 @@ WITH due AS (
     )
 )
 SELECT d.seq, d.event_id, d.tenant_id, d.payment_id, e.type AS event_type, e.payload,
-       p.webhook_url AS url, d.attempts + 1 AS attempt,
+       coalesce(w.url, p.webhook_url) AS url, d.attempts + 1 AS attempt,
        d.attempts + 1 - d.round_start AS attempt_in_round, d.next_attempt_at AS scheduled_at,
        t.webhook_secret, t.previous_webhook_secret, t.secret_rotated_at,
-       x.url IS NOT NULL AS endpoint_disabled
+       x.url IS NOT NULL OR coalesce(w.status <> 'enabled' OR w.deleted_at IS NOT NULL, FALSE)
+           AS endpoint_disabled, w.secret AS endpoint_secret
 FROM due
 JOIN deliveries d ON d.tenant_id = due.tenant_id AND d.seq = due.seq
 JOIN events e ON e.tenant_id = d.tenant_id AND e.id = d.event_id
 JOIN payments p ON p.tenant_id = d.tenant_id AND p.id = d.payment_id
 JOIN tenants t ON t.id = d.tenant_id
-LEFT JOIN disabled_endpoints x ON x.tenant_id = d.tenant_id AND x.url = p.webhook_url
+LEFT JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id AND w.id = e.endpoint_id
+LEFT JOIN disabled_endpoints x ON x.tenant_id = d.tenant_id
+    AND x.url = coalesce(w.url, p.webhook_url)
 ORDER BY due.at, d.seq
 LIMIT :limit
 """
@@ -60,7 +63,7 @@ CLAIM_COLUMNS: Final = (
     ("url", Kind.TEXT), ("attempt", Kind.INT), ("attempt_in_round", Kind.INT),
     ("scheduled_at", Kind.TIME), ("webhook_secret", Kind.TEXT),
     ("previous_webhook_secret", Kind.TEXT), ("secret_rotated_at", Kind.TIME),
-    ("endpoint_disabled", Kind.BOOL),
+    ("endpoint_disabled", Kind.BOOL), ("endpoint_secret", Kind.TEXT),
 )  # fmt: skip
 _CLAIMS: Final = Mapper(SQL.dialect, CLAIM_COLUMNS, Claim)
 TRIGGERS: Final = ("audit_log_no_update", "audit_log_no_delete")
