@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from mockpay_core.domain.fraud import FraudRule, RuleSpec
 from mockpay_core.errors import StorageError
 from mockpay_core.storage.open import open_store
 from mockpay_core.storage.protocol import PaymentFilter, Store, UnitOfWork
-from tests.conftest import StoreFactory
+from tests.conftest import START, StoreFactory
 from tests.contract.support import JOIN_TIMEOUT_S, busy_elsewhere
+from tests.contract.test_endpoints_contract import endpoint
 from tests.contract.test_store_contract import payment, tenant
 
 
@@ -197,3 +201,29 @@ def test_a_reader_opened_in_a_unit_of_work_sees_it_as_one_in_a_batch_does(
         with seeded.reader() as r:
             found = r.get_payment("t1", "p001")
     assert found == payment(1)
+
+
+def test_rules_and_endpoints_written_in_a_batch_are_seen_by_its_later_units(
+    seeded: Store,
+) -> None:
+    """A store may keep what a batch read of rules and endpoints (nobody else changes them
+    while it holds the tenant): a later unit still sees what an earlier one wrote, and not
+    what a rolled-back one wrote."""
+    spec = RuleSpec(name="v", rule_type="velocity", threshold=Decimal(3), window_secs=5)  # type: ignore[arg-type]
+    hook = endpoint(1, ["*"])
+    with seeded.batch(["t1"]):
+        with seeded.unit_of_work() as uow:  # read first, so a store may remember them
+            assert uow.active_rules("t1") == [] and uow.endpoints_for("t1", "x") == []
+        with seeded.unit_of_work() as uow:
+            uow.insert_rule(FraudRule("r1", spec, START, START), None)
+            uow.insert_endpoint(hook)
+        with pytest.raises(RuntimeError), seeded.unit_of_work() as uow:
+            assert [r.id for r in uow.active_rules("t1")] == ["r1"]
+            assert [w.id for w in uow.endpoints_for("t1", "x")] == ["w1"]
+            uow.insert_rule(FraudRule("r2", spec, START, START), "t1")
+            uow.update_endpoint(dataclasses.replace(hook, status="disabled"))
+            assert len(uow.active_rules("t1")) == 2 and uow.endpoints_for("t1", "x") == []
+            raise RuntimeError("undone")
+        with seeded.unit_of_work() as uow:
+            assert [r.id for r in uow.active_rules("t1")] == ["r1"]
+            assert [w.id for w in uow.endpoints_for("t1", "x")] == ["w1"]

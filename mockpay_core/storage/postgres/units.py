@@ -20,7 +20,7 @@ from psycopg import errors as pgerrors
 
 from mockpay_core.domain.delivery import Claim
 from mockpay_core.domain.fraud import FraudRule, RuleSpec
-from mockpay_core.domain.model import AuditEntry, Payment
+from mockpay_core.domain.model import AuditEntry, Payment, WebhookEndpoint
 from mockpay_core.errors import IdempotencyKeyInUse
 from mockpay_core.storage.postgres.dialect import POSTGRES, SQL
 from mockpay_core.storage.postgres.statements import Statements
@@ -46,6 +46,7 @@ _HEADS_SQL: Final = (
 _RULES_SQL: Final = SQL.active_rules.replace("tenant_id = %s", "tenant_id = ANY(%s)").replace(
     " FROM fraud_rules", ", tenant_id FROM fraud_rules", 1
 )  # every batched tenant's rules, each row with its owner (None: everyone's)
+_ENDPOINTS_SQL: Final = SQL.endpoints_for.replace("tenant_id = %s", "tenant_id = ANY(%s)")
 _LOCK_DUE_SQL: Final = SQL.dialect.render(
     f"SELECT {', '.join(SQL.payment.names)} FROM payments WHERE id = ANY(?)"
     " AND tenant_id = ANY(?) AND expires_at IS NOT NULL AND expires_at <= ?"
@@ -125,13 +126,14 @@ class Batch:
     """What the units of work of one batch share: its statements (one connection, pipelined:
     sent without waiting for their answers until one is needed), the tenants it holds, and
     what nobody else can change while it holds them: once a unit has extended a held
-    tenant's audit chain, that chain's head; once a unit has read the fraud rules, the
-    rules (cleared when a unit writes rules or rolls back)."""
+    tenant's audit chain, that chain's head; the fraud rules and the webhook endpoints
+    (each cleared when a unit writes them or rolls back)."""
 
     statements: Statements
     locked: set[str] = field(default_factory=set)
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
     rules: dict[str, list[FraudRule]] = field(default_factory=dict)
+    endpoints: dict[str, list[WebhookEndpoint]] = field(default_factory=dict)
     lost: bool = False
 
     def holds(self, tenant_id: str | None) -> bool:
@@ -140,24 +142,29 @@ class Batch:
     def rolled_back(self, heads: dict[str, tuple[int, str]]) -> None:
         self.heads = heads
         self.rules.clear()
+        self.endpoints.clear()
 
 
 def hold_tenants(batch: Batch, tenant_ids: Collection[str]) -> None:
     """Lock a batch's tenants (in id order) and read what nobody else can change while it
-    holds them, their audit heads and fraud rules: three statements, one round trip. Each
-    read is its own statement, so its snapshot is taken once the locks are granted."""
+    holds them (their audit heads, fraud rules and webhook endpoints): four statements, one
+    round trip. Each read is a statement of its own, so its snapshot is taken once the
+    locks are granted."""
     conn = batch.statements.conn
     wanted = sorted(set(tenant_ids))
-    locked, heads, rules = conn.cursor(), conn.cursor(), conn.cursor()
+    locked, heads, rules, endpoints = (conn.cursor() for _ in range(4))
     locked.execute(_LOCK_TENANTS_SQL, (wanted,))
     heads.execute(_HEADS_SQL, (wanted,))
     rules.execute(_RULES_SQL, (wanted,))
+    endpoints.execute(_ENDPOINTS_SQL, (wanted,))
     batch.locked = {r[0] for r in locked.fetchall()}
     batch.heads = {r[0]: (int(r[1]), str(r[2])) for r in heads.fetchall() if r[0] in batch.locked}
-    rows = rules.fetchall()
+    rule_rows, endpoint_rows = rules.fetchall(), SQL.endpoint.many(endpoints.fetchall())
     reader = PostgresReader(conn)
     for tenant_id in batch.locked:
-        batch.rules[tenant_id] = reader._rules([r[:-1] for r in rows if r[-1] in (None, tenant_id)])
+        mine = [r[:-1] for r in rule_rows if r[-1] in (None, tenant_id)]
+        batch.rules[tenant_id] = reader._rules(mine)
+        batch.endpoints[tenant_id] = [w for w in endpoint_rows if w.tenant_id == tenant_id]
 
 
 class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
@@ -240,6 +247,29 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
     def _rules_changed(self) -> None:
         if self._batch is not None:
             self._batch.rules.clear()
+
+    def endpoints_for(self, tenant_id: str, event_type: str) -> list[WebhookEndpoint]:
+        """In a batch, read once per tenant (as the rules are)."""
+        if self._batch is None:
+            return super().endpoints_for(tenant_id, event_type)
+        found = self._batch.endpoints.get(tenant_id)
+        if found is None:
+            found = self._batch.endpoints[tenant_id] = SQL.endpoint.many(
+                self._all(self.sql.endpoints_for, (tenant_id,))
+            )
+        return [w for w in found if w.wants(event_type)]
+
+    def insert_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        self._endpoints_changed()
+        super().insert_endpoint(endpoint)
+
+    def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        self._endpoints_changed()
+        super().update_endpoint(endpoint)
+
+    def _endpoints_changed(self) -> None:
+        if self._batch is not None:
+            self._batch.endpoints.clear()
 
     def lock_idempotency_key(self, tenant_id: str, key: str) -> None:
         """A transaction-scoped advisory lock on (tenant, key). First tried without waiting
