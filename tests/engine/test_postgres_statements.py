@@ -203,3 +203,12 @@ def test_a_key_held_elsewhere_is_waited_for_and_its_record_read_after(engine: En
     holder.join(10)
     assert again.replayed and again.value.id == first.id
     assert [p.id for p in engine.list_payments(tenant.id, limit=10).data] == [first.id]
+
+
+def test_a_data_modifying_with_is_a_change_and_takes_the_savepoint(conn: Any) -> None:
+    s = Statements(conn, {PARENT})
+    with pytest.raises(LookupError), s.level():
+        s.execute("WITH made AS (INSERT INTO parent (id) VALUES ('w') RETURNING id) SELECT 1")
+        raise LookupError
+    assert Recording.sent[0].startswith("SAVEPOINT")
+    assert rows(conn, "SELECT id FROM parent") == []

@@ -79,7 +79,7 @@ class Statements:
             self.hold(sql, params)
             return self._cursor  # its answer is not to be read
         self.flush()
-        if sql.lstrip()[:6].upper() in _CHANGES:
+        if sql.lstrip()[:6].upper().startswith(_CHANGES):
             self.cover()
             self.changed = True
         return self._cursor.execute(sql, params)
