@@ -31,15 +31,6 @@ def _email(value: object) -> str | None:
     return email
 
 
-def _run(
-    ctx: Context, tenant_id: str, key: object, operation: str, target: str | None,
-    params: dict[str, Any], execute: Any,
-) -> Outcome[Customer]:  # fmt: skip
-    checked = v.idempotency_key(key, required=False)
-    fp = idempotency.fingerprint(operation, target, params)
-    return idempotency.run(ctx, tenant_id, checked, operation, fp, execute, Customer.from_data)
-
-
 def create(
     ctx: Context,
     tenant_id: str,
@@ -65,7 +56,16 @@ def create(
         return customer
 
     params = {"email": mail, "name": who, "description": desc, "metadata": meta}
-    return _run(ctx, tenant_id, idempotency_key, "create_customer", None, params, execute)
+    return idempotency.run_keyed(
+        ctx,
+        tenant_id,
+        idempotency_key,
+        "create_customer",
+        None,
+        params,
+        execute,
+        Customer.from_data,
+    )
 
 
 def _live(r: Any, tenant_id: str, customer_id: str) -> Customer:
@@ -110,7 +110,16 @@ def update(
     params = {"email": email is not None and mail, "name": name is not None and who,
               "description": description is not None and desc,
               "metadata": changes if metadata is not None else None}  # fmt: skip
-    return _run(ctx, tenant_id, idempotency_key, "update_customer", customer_id, params, execute)
+    return idempotency.run_keyed(
+        ctx,
+        tenant_id,
+        idempotency_key,
+        "update_customer",
+        customer_id,
+        params,
+        execute,
+        Customer.from_data,
+    )
 
 
 def delete(
@@ -121,7 +130,16 @@ def delete(
         uow.update_customer(after)
         return after
 
-    return _run(ctx, tenant_id, idempotency_key, "delete_customer", customer_id, {}, execute)
+    return idempotency.run_keyed(
+        ctx,
+        tenant_id,
+        idempotency_key,
+        "delete_customer",
+        customer_id,
+        {},
+        execute,
+        Customer.from_data,
+    )
 
 
 def get(ctx: Context, tenant_id: str, customer_id: str) -> Customer:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from mockpay_core.domain import validation as v
 from mockpay_core.domain.model import Outcome
 from mockpay_core.errors import (
     IdempotencyKeyReused,
@@ -106,3 +107,20 @@ def run(
     if error is not None:
         raise error
     return Outcome(value, data=response)
+
+
+def run_keyed(
+    ctx: Context,
+    tenant_id: str,
+    key: object,
+    operation: str,
+    target: str | None,
+    params: dict[str, Any],
+    execute: Callable[[UnitOfWork, datetime], R],
+    decode: Callable[[dict[str, Any]], R],
+) -> Outcome[R]:
+    """``run`` for a command whose Idempotency-Key is optional and given as the caller
+    sent it (checked here): the fingerprint is ``operation`` on ``target`` with ``params``."""
+    checked = v.idempotency_key(key, required=False)
+    fp = fingerprint(operation, target, params)
+    return run(ctx, tenant_id, checked, operation, fp, execute, decode)

@@ -51,17 +51,6 @@ def event_types(value: object) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def _run(
-    ctx: Context, tenant_id: str, key: object, operation: str, target: str | None,
-    params: dict[str, Any], execute: Any,
-) -> Outcome[WebhookEndpoint]:  # fmt: skip
-    checked = v.idempotency_key(key, required=False)
-    fp = idempotency.fingerprint(operation, target, params)
-    return idempotency.run(
-        ctx, tenant_id, checked, operation, fp, execute, WebhookEndpoint.from_data
-    )
-
-
 def create(
     ctx: Context,
     tenant_id: str,
@@ -97,7 +86,16 @@ def create(
 
     params = {"url": checked_url, "enabled_events": types, "description": desc,
               "metadata": meta, "api_version": version}  # fmt: skip
-    return _run(ctx, tenant_id, idempotency_key, "create_endpoint", None, params, execute)
+    return idempotency.run_keyed(
+        ctx,
+        tenant_id,
+        idempotency_key,
+        "create_endpoint",
+        None,
+        params,
+        execute,
+        WebhookEndpoint.from_data,
+    )
 
 
 def _live(uow: UnitOfWork, tenant_id: str, endpoint_id: str) -> WebhookEndpoint:
@@ -141,7 +139,16 @@ def update(
 
     params = {"url": checked_url, "enabled_events": types, "disabled": disabled,
               "description": desc, "metadata": meta}  # fmt: skip
-    return _run(ctx, tenant_id, idempotency_key, "update_endpoint", endpoint_id, params, execute)
+    return idempotency.run_keyed(
+        ctx,
+        tenant_id,
+        idempotency_key,
+        "update_endpoint",
+        endpoint_id,
+        params,
+        execute,
+        WebhookEndpoint.from_data,
+    )
 
 
 def delete(
@@ -154,7 +161,16 @@ def delete(
         uow.update_endpoint(after)
         return after
 
-    return _run(ctx, tenant_id, idempotency_key, "delete_endpoint", endpoint_id, {}, execute)
+    return idempotency.run_keyed(
+        ctx,
+        tenant_id,
+        idempotency_key,
+        "delete_endpoint",
+        endpoint_id,
+        {},
+        execute,
+        WebhookEndpoint.from_data,
+    )
 
 
 def get(ctx: Context, tenant_id: str, endpoint_id: str) -> WebhookEndpoint:
