@@ -18,6 +18,7 @@ that clients, the server's single error->HTTP map and idempotency replays rely o
     ├── AuditImmutable             audit_immutable           UPDATE/DELETE on the audit log
     └── StorageError               storage_error
         ├── StorageBusy            database_busy             lock not obtained in time; retryable
+        ├── BatchLost              batch_lost                a batch's transaction could not commit
         └── StorageUnavailable     database_unavailable      the database cannot be opened: says why
 
 Adapters translate driver exceptions into ``StorageError``/``StorageBusy``/``AuditImmutable``;
@@ -147,6 +148,14 @@ class StorageError(MockPayError):
 
 class StorageBusy(StorageError):
     code = "database_busy"
+
+
+class BatchLost(StorageError):
+    """A batch of units of work (``Store.batch()``) could not commit, through no fault its
+    units were told of: nothing of it was committed, and each unit may run again on its
+    own (where its own error, if it has one, is its own)."""
+
+    code = "batch_lost"
 
 
 class StorageUnavailable(StorageError):

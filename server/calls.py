@@ -12,7 +12,9 @@ is done. So:
   (``store.batch()``, which locks their tenants first, in one order), each in its own
   savepoint so that a failed command undoes only its own writes, and answers them all
   after the COMMIT. Nobody hears of a write before it is durable. Requests that arrive
-  together share a COMMIT, and the hand-off to the thread is paid per batch.
+  together share a COMMIT, and the hand-off to the thread is paid per batch. A batch
+  that is lost as a whole (``BatchLost``: nothing of it committed, and no one command
+  can be blamed) runs again, each command in a batch of its own.
 - ``read``: on SQLite, right on the event loop: a read of an indexed page (a payment, a
   page of ten) takes less CPU than a hand-off to a thread and back, and WAL readers never
   wait. On PostgreSQL a read waits on the network: the thread pool.
@@ -32,6 +34,7 @@ from typing import Any, Final, TypeVar
 from anyio import to_thread
 
 from mockpay_core import Engine
+from mockpay_core.errors import BatchLost
 from mockpay_core.storage.protocol import BatchScope
 
 T = TypeVar("T")
@@ -118,9 +121,9 @@ class EngineCalls:
             stopping = self._run(batch, waiting) or stopping
             self._answer(batch)
 
-    def _run(self, batch: list[_Command], waiting: list[_Command]) -> bool:
-        """Run ``batch`` and what has queued by the time its locks are ours, in one
-        transaction; True when a stop was queued among them."""
+    def _run(self, batch: list[_Command], waiting: list[_Command] | None) -> bool:
+        """Run ``batch`` and what has queued by the time its locks are ours (unless
+        ``waiting`` is None), in one transaction; True when a stop was queued among them."""
         stopping = False
         tenants = {c.tenant_id for c in batch if c.tenant_id is not None}
         try:
@@ -128,12 +131,16 @@ class EngineCalls:
                 # Only now: what queued while another process held the lock joins this
                 # COMMIT (taken before the wait, batches stayed at one or two commands),
                 # if the batch holds its tenant; the rest waits for the next batch.
-                stopping = self._take_queued(batch, waiting, held)
+                if waiting is not None:
+                    stopping = self._take_queued(batch, waiting, held)
                 for command in batch:
+                    command.value, command.error = None, None
                     try:
                         command.value = command.run(self.engine)
                     except BaseException as exc:  # this command's answer; the others go on
                         command.error = exc
+        except BatchLost as exc:
+            self._lost(batch, exc)
         except BaseException as exc:  # nothing of the batch was committed
             log.warning("a batch of %d commands failed: %s", len(batch), exc)
             for command in batch:
@@ -141,6 +148,14 @@ class EngineCalls:
         self.batches += 1
         self.commands += len(batch)
         return stopping
+
+    def _lost(self, batch: list[_Command], exc: BatchLost) -> None:
+        if len(batch) == 1:  # its own error, if it raised one, says more
+            batch[0].value, batch[0].error = None, batch[0].error or exc
+            return
+        log.warning("a batch of %d commands was lost (%s): each runs again", len(batch), exc)
+        for command in batch:
+            self._run([command], None)
 
     def _take_queued(
         self, batch: list[_Command], waiting: list[_Command], held: BatchScope

@@ -36,6 +36,7 @@ STATUS: dict[type[errors.MockPayError], int] = {
     errors.IdempotencyKeyInUse: 409,
     errors.Conflict: 409,
     errors.StorageBusy: 503,
+    errors.BatchLost: 503,  # nothing committed; the writer runs its commands again alone
     errors.StorageUnavailable: 503,
 }
 UNEXPECTED = "Something went wrong. Please try again."

@@ -62,7 +62,10 @@ def run(
     request_fingerprint: str,
     execute: Callable[[UnitOfWork, datetime], R],
     decode: Callable[[dict[str, Any]], R],
+    ahead: Callable[[UnitOfWork, datetime], None] | None = None,
 ) -> Outcome[R]:
+    """``ahead(uow, now)``: hints of what ``execute`` will read (``expect_window_stats``),
+    given before the key is looked up, so that a store may fetch both at once."""
     now = ctx.clock.now()
     if key is None or not ctx.config.idempotency:
         with ctx.store.unit_of_work() as uow:
@@ -73,6 +76,8 @@ def run(
     with ctx.store.unit_of_work() as uow:
         uow.lock_tenant(tenant_id)  # first: every writer locks tenant, key, payment in order
         uow.lock_idempotency_key(tenant_id, key)
+        if ahead is not None:
+            ahead(uow, now)
         stored = uow.get_idempotency(tenant_id, key)
         if stored is not None and stored.expires_at > now:
             if stored.fingerprint != request_fingerprint:

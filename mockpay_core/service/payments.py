@@ -121,6 +121,10 @@ def prepare_create(
     if extra:
         request["extra"] = extra
 
+    def ahead(uow: UnitOfWork, now: datetime) -> None:
+        facts = PaymentFacts(tenant_id, amount_minor, cur, cust, now)
+        uow.expect_window_stats(tenant_id, lambda rules: window_queries(rules, facts))
+
     def execute(uow: UnitOfWork, now: datetime) -> Payment:
         if not uow.lock_tenant(tenant_id):
             raise NotFound("tenant", tenant_id)
@@ -145,8 +149,9 @@ def prepare_create(
 
     fp = idempotency.fingerprint("create_payment", None, request)
     return functools.partial(
-        idempotency.run, ctx, tenant_id, key, "create_payment", fp, execute, Payment.from_data
-    )
+        idempotency.run, ctx, tenant_id, key, "create_payment", fp, execute, Payment.from_data,
+        ahead,
+    )  # fmt: skip
 
 
 def command(

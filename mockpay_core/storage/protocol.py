@@ -22,7 +22,7 @@ Adapters raise only ``mockpay_core.errors`` exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -172,6 +172,14 @@ class UnitOfWork(Reader, Protocol):
 
     def active_rules(self, tenant_id: str) -> list[FraudRule]: ...
     def window_stats(self, tenant_id: str, queries: list[WindowQuery]) -> dict[str, int]: ...
+    def expect_window_stats(
+        self, tenant_id: str, queries_for: Callable[[list[FraudRule]], list[WindowQuery]]
+    ) -> None:
+        """A hint: this unit asks ``window_stats(tenant_id, queries_for(active_rules))``
+        once it has read its idempotency record. A store that pipelines may send it now
+        and have both answers in one wait; another ignores it. Changes nothing a unit sees."""
+        ...
+
     def insert_decision(
         self, decision_id: str, payment: Payment, decision: FraudDecision
     ) -> None: ...
@@ -308,7 +316,9 @@ class Store(Protocol):
         ends. ``tenant_ids``: the tenants they will lock, locked up front in one order, so
         that batches in several processes never deadlock. Raises ``StorageError`` if the
         transaction was lost or did not commit: then none of its writes were kept,
-        whatever its units returned."""
+        whatever its units returned; ``BatchLost`` when a unit's writes failed after it
+        had returned (a store may wait for their answers with a later unit's), so that
+        no one unit can be told: each may then be run again on its own."""
         ...
 
     def tables(self) -> AbstractContextManager[Tables]: ...

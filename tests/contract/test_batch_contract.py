@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import threading
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from mockpay_core.domain.fraud import FraudRule, RuleSpec
-from mockpay_core.errors import StorageError
+from mockpay_core.domain.model import Customer
+from mockpay_core.errors import BatchLost, StorageError
 from mockpay_core.storage.open import open_store
 from mockpay_core.storage.protocol import PaymentFilter, Store, UnitOfWork
 from tests.conftest import START, StoreFactory
@@ -45,15 +47,40 @@ def lock_tenant(tenant_id: str, uow: UnitOfWork) -> bool:
     return uow.lock_tenant(tenant_id)
 
 
+def insert_customer(store: Store, n: int) -> None:
+    with store.unit_of_work() as uow:
+        uow.insert_customer(Customer(f"cus_{n}", "t1", None, None, None, {}, START, START))
+
+
 def test_a_failing_unit_undoes_only_itself(seeded: Store) -> None:
     with seeded.batch(["t1"]):
         insert(seeded, 1)
+        insert_customer(seeded, 1)
         with pytest.raises(RuntimeError):
             insert(seeded, 2, fail=True)
-        with pytest.raises(StorageError):  # a database error: the same payment again
-            insert(seeded, 1)
+        with pytest.raises(StorageError):  # a database error: the same customer again
+            insert_customer(seeded, 1)
         insert(seeded, 3)
     assert ids(seeded) == ["p001", "p003"]
+    with seeded.reader() as r:
+        assert [c.id for c in r.list_customers("t1", 10, None)] == ["cus_1"]
+
+
+def test_a_write_failing_after_its_unit_returned_is_never_kept(seeded: Store) -> None:
+    """A payment's INSERT a store sends without waiting (PostgreSQL: statements.py) fails
+    after its unit returned; the unit raises, undone alone, or the batch is lost whole
+    (``BatchLost``); never is the batch committed as if nothing had failed."""
+    lost = False
+    try:
+        with seeded.batch(["t1"]):
+            insert(seeded, 1)
+            with contextlib.suppress(StorageError):  # a database error: the same payment
+                insert(seeded, 1)
+            with contextlib.suppress(StorageError):  # the batch may be lost by now
+                insert(seeded, 3)
+    except BatchLost:
+        lost = True
+    assert ids(seeded) == ([] if lost else ["p001", "p003"])
 
 
 def test_an_exception_out_of_the_batch_keeps_nothing(seeded: Store) -> None:

@@ -142,6 +142,31 @@ def test_window_stats_count_what_fraud_let_through(seeded: Store) -> None:
     assert stats == {"all": 3, "cust": 3, "usd": 900, "eur-b": 500}
 
 
+def test_window_stats_expected_ahead_are_what_they_would_be(seeded: Store) -> None:
+    """``expect_window_stats`` is a hint (a store may send the queries early): what
+    ``window_stats`` answers after it is what it answers without it, writes between the
+    two included."""
+    since = START - timedelta(seconds=1)
+    queries = [
+        WindowQuery("all", "count", since, None, None),
+        WindowQuery("usd", "sum", since, None, "USD"),
+    ]
+    with seeded.unit_of_work() as uow:
+        assert uow.lock_tenant("t1")
+        uow.insert_payment(payment(1))
+        uow.expect_window_stats("t1", lambda rules: queries)
+        uow.lock_idempotency_key("t1", "k")
+        assert uow.get_idempotency("t1", "k") is None
+        hinted = uow.window_stats("t1", queries)
+        assert hinted == uow.window_stats("t1", queries) and hinted["all"] == 1
+        uow.expect_window_stats("t1", lambda rules: queries)
+        uow.insert_payment(payment(2))  # written after the hint: counted all the same
+        hinted = uow.window_stats("t1", queries)
+        assert hinted == uow.window_stats("t1", queries) and hinted["all"] == 2
+        uow.expect_window_stats("t9", lambda rules: queries)  # not locked: a hint ignored
+        assert uow.window_stats("t9", queries) == {"all": 0, "usd": 0}
+
+
 def test_audit_chain_head_and_order(seeded: Store) -> None:
     with seeded.unit_of_work() as uow:
         uow.insert_payment(payment(1))

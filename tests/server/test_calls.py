@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from mockpay_core import Engine, EngineConfig, SeededIds, SimulatedClock
-from mockpay_core.errors import ValidationError
+from mockpay_core.errors import BatchLost, StorageError, ValidationError
 from mockpay_core.storage.protocol import Store
 from server.calls import EngineCalls
 from tests.conftest import make_store_factory
@@ -87,6 +88,45 @@ def test_commands_waiting_together_share_a_commit_and_fail_alone(setup: Setup) -
     assert seen == [7] * 8  # nobody heard back before the batch was committed
     # the writer took the first, waited for the lock, then took the seven queued meanwhile
     assert (calls.batches, calls.commands) == (1, 8)
+    engine.close()
+
+
+def test_a_write_that_fails_after_its_command_returned_fails_alone(setup: Setup) -> None:
+    """On PostgreSQL a create's INSERTs are answered with the next command's first read: one
+    that fails all the same loses the batch (``BatchLost``), and the writer runs each
+    command again alone, so that only the one at fault fails, with its own error."""
+    engine = setup.engine
+    calls = EngineCalls(engine)
+    tenant = engine.register_tenant("Acme", "a@acme.test").tenant
+    existing = engine.create_payment(
+        tenant.id, amount=5, currency="USD", webhook_url=HOOK, idempotency_key="k0"
+    ).value
+
+    def duplicate(e: Engine) -> None:
+        with e.store.unit_of_work() as uow:
+            uow.insert_payment(replace(existing, idempotency_key="again"))  # its id, again
+
+    def create(key: str) -> Callable[[Engine], str]:
+        return lambda e: (
+            e.create_payment(
+                tenant.id, amount=5, currency="USD", webhook_url=HOOK, idempotency_key=key
+            ).value.id
+        )
+
+    commands = [create("k1"), create("k2"), duplicate, create("k3"), create("k4")]
+
+    async def main() -> list[object]:
+        with engine.store.batch([tenant.id]):  # all five queue, then run as one batch
+            tasks = [asyncio.ensure_future(calls.write(c, tenant.id)) for c in commands]
+            await asyncio.sleep(0.3)
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    results = asyncio.run(main())
+    calls.close()
+    assert isinstance(results[2], StorageError) and not isinstance(results[2], BatchLost)
+    assert all(isinstance(r, str) for i, r in enumerate(results) if i != 2), results
+    assert setup.committed() == 5
+    assert engine.verify_audit(tenant.id).ok
     engine.close()
 
 

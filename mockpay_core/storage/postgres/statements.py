@@ -23,6 +23,13 @@ and in waits for answers than in PostgreSQL itself (bench/batch.py counts both),
   savepoint in place: RELEASE would cost a statement and keep nothing more (the commit
   keeps its changes either way, and PostgreSQL has a subtransaction per savepoint
   whether or not it is released).
+- **A level's answers awaited only when they can fail.** A held INSERT cannot fail under
+  the locks its unit holds (its keys are fresh ids, or a key whose lock the unit holds; its
+  foreign keys are rows the unit locked or wrote), so a level that sent nothing else ends
+  without waiting: its answers come with the next statement that is waited for (in a batch,
+  the next unit's first read). Should one fail all the same, the transaction is left in
+  error past the levels that were still open to undo it: the batch is lost and nothing of
+  it commits (``BatchLost``); its caller may run its units again, one at a time.
 """
 
 from __future__ import annotations
@@ -58,12 +65,15 @@ class Statements:
         """``held``: the INSERT statements ``execute`` holds back."""
         self.conn = conn
         self._holdable = frozenset(held)
-        self._cursor, self._aside = conn.cursor(), conn.cursor()
+        self._cursor = conn.cursor()
+        self._asides: list[psycopg.Cursor[Any]] = []
         self._held: list[tuple[str, Sequence[Any]]] = []
         self._held_params = 0
         self._levels: list[_Level] = []
         self._savepoints = 0
-        self.changed = False  # anything sent that a unit's end must wait for
+        self.changed = False  # anything sent that is not answered yet
+        self.unsure = False  # of that, anything not held (which may fail: see above)
+        self.changes = 0  # changes sent or held in this transaction
         self.pipeline: psycopg.Pipeline | None = None  # sent without waiting, if set
 
     def settle(self) -> None:
@@ -71,7 +81,7 @@ class Statements:
         self.flush()
         if self.pipeline is not None:
             self.pipeline.sync()
-        self.changed = False
+        self.changed = self.unsure = False
 
     def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor[Any]:
         """Send ``sql`` (after what is held), or hold it if it is one of ``held``."""
@@ -81,14 +91,18 @@ class Statements:
         self.flush()
         if sql.lstrip()[:6].upper().startswith(_CHANGES):
             self.cover()
-            self.changed = True
+            self.changed = self.unsure = True
+            self.changes += 1
         return self._cursor.execute(sql, params)
 
-    def aside(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor[Any]:
-        """Send a read whose answer is wanted after the next statement's (on a cursor of its
-        own, so the next one does not take its place)."""
+    def aside(self, sql: str, params: Sequence[Any], slot: int = 0) -> psycopg.Cursor[Any]:
+        """Send a read whose answer is wanted after the next statement's, on the cursor of
+        ``slot`` (so that the next statement does not take its place; a slot is free again
+        once its answer is read, or no longer wanted)."""
         self.flush()
-        return self._aside.execute(sql, params)
+        while len(self._asides) <= slot:
+            self._asides.append(self.conn.cursor())
+        return self._asides[slot].execute(sql, params)
 
     def hold(self, sql: str, params: Sequence[Any]) -> None:
         """An ``INSERT INTO <table> ...`` (no ``WITH``, no ``RETURNING``), sent later."""
@@ -102,6 +116,7 @@ class Statements:
         self._held_params += len(params)
         self._held.append((sql, params))
         self.changed = True
+        self.changes += 1
 
     def flush(self) -> None:
         """Send what is held, as one statement."""
@@ -129,15 +144,16 @@ class Statements:
     def level(self, *, answered: bool = False) -> Iterator[None]:
         """A savepoint level: its changes undone if the block raises (after every answer is
         in, so that a failed statement's error is raised before the rollback is sent);
-        ``answered``: the answers waited for when it ends well too, so that its errors are
-        raised while it can still be undone."""
+        ``answered``: the answers waited for when it ends well too, if it sent a change
+        that may fail (not a held INSERT), so that its errors are raised while it can
+        still be undone."""
         lv = _Level()
         self._levels.append(lv)
         try:
             yield
             if lv.owner:
                 self.flush()  # what it holds fails inside it, where it can be undone
-            if answered and self.changed:
+            if answered and self.unsure:
                 self.settle()
         except BaseException:
             self._undo(lv)

@@ -44,7 +44,7 @@ import psycopg
 import psycopg_pool
 from psycopg.pq import TransactionStatus
 
-from mockpay_core.errors import StorageError, StorageUnavailable
+from mockpay_core.errors import BatchLost, StorageError, StorageUnavailable
 from mockpay_core.storage.migrations import shipped
 from mockpay_core.storage.open import shown, split_schema
 from mockpay_core.storage.postgres.dialect import translate_errors
@@ -196,12 +196,15 @@ class PostgresStore:
 
     def _batched_unit(self, batch: Batch) -> Iterator[PostgresUnitOfWork]:
         """One unit in the batch, its savepoint taken before its first change. Its
-        statements are pipelined: waited for when it ends, so that their errors are its own
-        and undo only it. A failed statement where nothing was changed yet (nothing to roll
-        back to) loses the batch: every lock that can time out is taken after a savepoint,
-        so only a broken statement or connection does that."""
+        statements are pipelined: waited for when it ends if one of them may fail (held
+        INSERTs cannot: statements.py), so that their errors are its own and undo only it;
+        otherwise with the next unit's first wait or the COMMIT's. A failed statement
+        where nothing was changed yet (nothing to roll back to), or one that failed after
+        its unit returned, loses the batch (``BatchLost``): every lock that can time out is
+        taken after a savepoint, so only a broken statement or connection does that."""
         if batch.lost:
-            raise StorageError("The batch's transaction was lost")
+            raise BatchLost("The batch's transaction was lost")
+        batch.units += 1
         statements, heads = batch.statements, dict(batch.heads)
         with translate_errors():
             try:
@@ -236,12 +239,14 @@ class PostgresStore:
                     finally:
                         self._local.batch = None
                     if batch.lost:
-                        raise StorageError("The batch's transaction was lost")
+                        raise BatchLost("The batch's transaction was lost")
                     batch.statements.flush()
                     conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
                     conn.execute("ROLLBACK")
+                if batch.units > 1 and _refused(exc):  # a unit's, answered after it returned
+                    raise BatchLost(f"The batch's transaction was lost: {exc}") from exc
                 raise
 
     @contextmanager
@@ -282,3 +287,10 @@ class PostgresStore:
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _refused(exc: BaseException) -> bool:
+    """An error the server answered for a statement (so the transaction did not commit), not
+    a connection lost (after which nobody knows whether the COMMIT was kept)."""
+    state = exc.sqlstate if isinstance(exc, psycopg.Error) else None
+    return state is not None and not state.startswith("08")

@@ -10,7 +10,7 @@ writers never wait for each other in a circle. A deadlock that still happens is
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Final
 from psycopg import errors as pgerrors
 
 from mockpay_core.domain.delivery import Claim
-from mockpay_core.domain.fraud import FraudRule, RuleSpec
+from mockpay_core.domain.fraud import FraudRule, RuleSpec, WindowQuery
 from mockpay_core.domain.model import AuditEntry, Payment, WebhookEndpoint
 from mockpay_core.errors import IdempotencyKeyInUse
 from mockpay_core.storage.postgres.dialect import POSTGRES, SQL
@@ -135,6 +135,7 @@ class Batch:
     rules: dict[str, list[FraudRule]] = field(default_factory=dict)
     endpoints: dict[str, list[WebhookEndpoint]] = field(default_factory=dict)
     lost: bool = False
+    units: int = 0  # units of work begun in it
 
     def holds(self, tenant_id: str | None) -> bool:
         return tenant_id is None or tenant_id in self.locked
@@ -180,6 +181,9 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
         self._batch = batch
         self._tenants_locked: set[str] = set(batch.locked) if batch else set()
         self._key_try: tuple[str, tuple[int, str], Any] | None = None  # its answer unread
+        self._unit_rules: dict[str, list[FraudRule]] = {}  # on its own: read once a tenant
+        # window statistics sent ahead: (tenant, queries, changes sent before, cursors)
+        self._expected: tuple[str, tuple[WindowQuery, ...], int, list[Any]] | None = None
 
     def _settle(self) -> None:
         self._statements.settle()
@@ -225,12 +229,47 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
     def active_rules(self, tenant_id: str) -> list[FraudRule]:
         """In a batch, read once: rules change only through a unit of work, and a batch's
         units see its snapshot of them as if they had run at its first read."""
-        if self._batch is None:
-            return super().active_rules(tenant_id)
-        rules = self._batch.rules.get(tenant_id)
+        kept = self._unit_rules if self._batch is None else self._batch.rules
+        rules = kept.get(tenant_id)
         if rules is None:
-            rules = self._batch.rules[tenant_id] = super().active_rules(tenant_id)
+            rules = kept[tenant_id] = super().active_rules(tenant_id)
         return list(rules)
+
+    def expect_window_stats(
+        self, tenant_id: str, queries_for: Callable[[list[FraudRule]], list[WindowQuery]]
+    ) -> None:
+        """Sent now, each on a cursor of its own, when the tenant is locked: its windows
+        change only by this unit's writes until then, so the answers, which come with the
+        idempotency record's, are still true when ``window_stats`` asks (unless the unit
+        has written meanwhile: then they are asked again)."""
+        if tenant_id not in self._tenants_locked:
+            return
+        queries = queries_for(self.active_rules(tenant_id))
+        if queries:
+            cursors = self._send_windows(tenant_id, queries)
+            self._expected = (tenant_id, tuple(queries), self._statements.changes, cursors)
+
+    def window_stats(self, tenant_id: str, queries: list[WindowQuery]) -> dict[str, int]:
+        """Every query sent before any answer is waited for: one wait, or none when they
+        were sent ahead."""
+        expected, self._expected = self._expected, None
+        now_is = (tenant_id, tuple(queries), self._statements.changes)
+        if expected is not None and expected[:3] == now_is:
+            cursors = expected[3]
+        else:
+            cursors = self._send_windows(tenant_id, queries)
+        stats = {}
+        for q, cursor in zip(queries, cursors, strict=True):
+            row = cursor.fetchone()
+            stats[q.rule_id] = 0 if row is None else int(row[0])
+        return stats
+
+    def _send_windows(self, tenant_id: str, queries: list[WindowQuery]) -> list[Any]:
+        statements = self._statements
+        return [
+            statements.aside(*self._window_statement(tenant_id, q), slot=slot)
+            for slot, q in enumerate(queries, 1)  # slot 0 is the idempotency key's try
+        ]
 
     def insert_rule(self, rule: FraudRule, tenant_id: str | None) -> None:
         self._rules_changed()
@@ -245,6 +284,7 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
         return super().delete_rule(rule_id)
 
     def _rules_changed(self) -> None:
+        self._unit_rules.clear()
         if self._batch is not None:
             self._batch.rules.clear()
 
@@ -307,6 +347,7 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
     def finish(self) -> None:
         """The unit is done: a key it tried is settled (waited for, if it was held)."""
         self._key_taken()
+        self._expected = None
 
     def lock_payment(self, tenant_id: str, payment_id: str) -> Payment | None:
         if tenant_id not in self._tenants_locked:  # it may wait: undone with the unit

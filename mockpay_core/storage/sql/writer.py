@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -160,23 +160,25 @@ class SqlUnitOfWork(SqlReader):
     def window_stats(self, tenant_id: str, queries: list[WindowQuery]) -> dict[str, int]:
         stats = {}
         for q in queries:
-            params: list[object] = [tenant_id, self._time(q.since)]
-            if q.customer is not None:
-                params.append(q.customer)
-            if q.currency is not None:
-                params.append(q.currency)
-            shape = (
-                q.kind,
-                q.count_max is not None,
-                q.customer is not None,
-                q.currency is not None,
-            )
-            if q.count_max is not None and q.kind != "sum":
-                params.append(q.count_max)
-            sql = self.sql.built(("window", *shape), functools.partial(_window, *shape))
-            row = self._one(sql, params)
+            row = self._one(*self._window_statement(tenant_id, q))
             stats[q.rule_id] = 0 if row is None else int(row[0])
         return stats
+
+    def expect_window_stats(
+        self, tenant_id: str, queries_for: Callable[[list[FraudRule]], list[WindowQuery]]
+    ) -> None:
+        """Nothing to send ahead here (a pipelining adapter overrides it)."""
+
+    def _window_statement(self, tenant_id: str, q: WindowQuery) -> tuple[str, list[object]]:
+        params: list[object] = [tenant_id, self._time(q.since)]
+        if q.customer is not None:
+            params.append(q.customer)
+        if q.currency is not None:
+            params.append(q.currency)
+        shape = (q.kind, q.count_max is not None, q.customer is not None, q.currency is not None)
+        if q.count_max is not None and q.kind != "sum":
+            params.append(q.count_max)
+        return self.sql.built(("window", *shape), functools.partial(_window, *shape)), params
 
     def insert_decision(self, decision_id: str, payment: Payment, decision: FraudDecision) -> None:
         self._conn.execute(
