@@ -116,6 +116,27 @@ def test_a_level_that_changes_nothing_sends_no_savepoint(conn: Any) -> None:
     assert not any("SAVEPOINT" in q for q in Recording.sent)
 
 
+def test_in_a_pipeline_a_level_of_held_inserts_alone_sends_no_savepoint(conn: Any) -> None:
+    """Its INSERTs are sent when it ends, and answered after: nothing of it is ever undone
+    to a savepoint (one that fails then loses the transaction), so none is sent; a level
+    that fails while its INSERTs are still held drops them unsent."""
+    s = Statements(conn, {PARENT, CHILD, WIDE, WIDER})
+    with conn.pipeline() as s.pipeline:
+        with s.level(answered=True):
+            s.execute(PARENT, ("p1",))
+            s.execute(WIDE, tuple(range(30)))
+            s.execute(WIDER, tuple(range(30)))  # two statements' worth: both held still
+            s.execute(CHILD, ("a", "p1"))
+        with pytest.raises(LookupError), s.level(answered=True):
+            s.execute(PARENT, ("p2",))
+            raise LookupError
+        s.settle()
+    assert not any("SAVEPOINT" in q for q in Recording.sent)
+    assert len(Recording.sent) == 2  # p1 and wide; then wider and a
+    assert rows(conn, "SELECT id FROM parent") == [("p1",)]
+    assert rows(conn, "SELECT count(*) FROM wider") == [(1,)]
+
+
 def test_nested_levels_share_one_savepoint_and_a_failed_inner_one_undoes_only_itself(
     conn: Any,
 ) -> None:
@@ -131,7 +152,9 @@ def test_nested_levels_share_one_savepoint_and_a_failed_inner_one_undoes_only_it
     assert rows(conn, "SELECT id FROM parent") == [("p1",)]
     assert rows(conn, "SELECT seq_note FROM child") == [("a",)]
     savepoints = [q for q in Recording.sent if q.startswith("SAVEPOINT")]
-    assert len(savepoints) == 2  # the unit's (shared with its first command), the second's
+    # The unit's (shared with its first command); the second command's is never sent: it
+    # failed with its write still held, which is dropped unsent.
+    assert len(savepoints) == 1
     assert not any(q.startswith("RELEASE") for q in Recording.sent)  # commit keeps them
 
 

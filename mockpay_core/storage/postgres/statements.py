@@ -13,8 +13,10 @@ and in waits for answers than in PostgreSQL itself (bench/batch.py counts both),
   an UPDATE, a lock) sends what is held first, and a statement holds one INSERT per table.
   Foreign keys are checked at the end of the statement, when all its rows exist.
 - **Savepoints taken when first needed, never released.** A savepoint (a unit of work in
-  a batch, a command inside it) is sent only before its first change; one that changed
-  nothing needs none, and levels that begin with nothing changed share one. Rolling a
+  a batch, a command inside it) is named at its first change and sent only with the
+  first statement after it; one that changed nothing needs none, levels that begin with
+  nothing changed share one, and a level that ends well having sent nothing (its changes
+  all held) sends none: what it holds is sent bare, and had it failed, dropped unsent. Rolling a
   level back undoes the changes since its savepoint (and every savepoint after it); locks
   it took before its first change (an idempotency key, a payment row: always under its
   tenant's lock, which the batch holds) stay until the transaction ends, which orders
@@ -54,6 +56,7 @@ _CHANGES: Final = ("INSERT", "UPDATE", "DELETE", "WITH")
 class _Level:
     savepoint: str | None = None  # the savepoint its changes can be undone to
     owner: bool = False  # it took that savepoint (levels inside it may share it)
+    bare: bool = False  # it ended with its savepoint unsent: its INSERTs went without one
 
 
 class Statements:
@@ -67,10 +70,12 @@ class Statements:
         self._holdable = frozenset(held)
         self._cursor = conn.cursor()
         self._asides: list[psycopg.Cursor[Any]] = []
-        self._held: list[tuple[str, Sequence[Any]]] = []
+        self._held: list[tuple[str, Sequence[Any]]] = []  # the statement being gathered
         self._held_params = 0
+        self._full: list[list[tuple[str, Sequence[Any]]]] = []  # gathered, held still
         self._levels: list[_Level] = []
         self._savepoints = 0
+        self._unsent: str | None = None  # the savepoint named last, if not sent yet
         self.changed = False  # anything sent that is not answered yet
         self.unsure = False  # of that, anything not held (which may fail: see above)
         self.changes = 0  # changes sent or held in this transaction
@@ -93,6 +98,7 @@ class Statements:
             self.cover()
             self.changed = self.unsure = True
             self.changes += 1
+        self._send_savepoint()
         return self._cursor.execute(sql, params)
 
     def aside(self, sql: str, params: Sequence[Any], slot: int = 0) -> psycopg.Cursor[Any]:
@@ -100,6 +106,7 @@ class Statements:
         ``slot`` (so that the next statement does not take its place; a slot is free again
         once its answer is read, or no longer wanted)."""
         self.flush()
+        self._send_savepoint()
         while len(self._asides) <= slot:
             self._asides.append(self.conn.cursor())
         return self._asides[slot].execute(sql, params)
@@ -112,29 +119,38 @@ class Statements:
             or len(self._held) >= HELD_MAX
             or self._held_params + len(params) > PARAMS_MAX
         ):
-            self.flush()
+            if len(self._full) >= HELD_MAX:
+                self.flush()
+            else:  # a statement of its own, still held (sending it now could need a savepoint)
+                self._full.append(self._held)
+                self._held, self._held_params = [], 0
         self._held_params += len(params)
         self._held.append((sql, params))
         self.changed = True
         self.changes += 1
 
     def flush(self) -> None:
-        """Send what is held, as one statement."""
-        held, self._held, self._held_params = self._held, [], 0
-        if len(held) == 1:
-            self._cursor.execute(*held[0])
-        elif held:
-            self._cursor.execute(_joined(tuple(sql for sql, _ in held)), _params(held))
+        """Send what is held, as few statements as it takes."""
+        if not self._held:
+            return
+        groups, self._full = [*self._full, self._held], []
+        self._held, self._held_params = [], 0
+        self._send_savepoint()
+        for held in groups:
+            if len(held) == 1:
+                self._cursor.execute(*held[0])
+            else:
+                self._cursor.execute(_joined(tuple(sql for sql, _ in held)), _params(held))
 
     def cover(self) -> None:
-        """A change is about to be sent: the open levels that have changed nothing yet get
-        a savepoint (one, shared), sent after what is held (which is theirs to keep)."""
+        """A change is about to be made: the open levels that have changed nothing yet get
+        a savepoint (one, shared), after what is held (which is theirs to keep), sent with
+        the next statement sent."""
         if not self._levels or self._levels[-1].savepoint is not None:
             return
         self.flush()
         self._savepoints += 1
-        name = f"sp{self._savepoints}"
-        self._cursor.execute(f"SAVEPOINT {name}")
+        name = self._unsent = f"sp{self._savepoints}"
         uncovered = [lv for lv in self._levels if lv.savepoint is None]
         for lv in uncovered:
             lv.savepoint = name
@@ -152,6 +168,10 @@ class Statements:
         try:
             yield
             if lv.owner:
+                if self._unsent == lv.savepoint and self.pipeline is not None:
+                    # Nothing of it sent, and what it holds answers after it ends (an
+                    # INSERT that fails then loses the transaction): sent bare.
+                    self._unsent, lv.bare = None, True
                 self.flush()  # what it holds fails inside it, where it can be undone
             if answered and self.unsure:
                 self.settle()
@@ -166,10 +186,21 @@ class Statements:
         self._levels.pop()
         if lv.savepoint is None:  # it changed nothing
             return
-        self._held, self._held_params = [], 0  # all since its savepoint: its own, unsent
+        self._held, self._held_params, self._full = [], 0, []  # since its savepoint: its own
+        if self._unsent == lv.savepoint:  # nothing of it was sent: nothing to undo
+            if lv.owner:
+                self._unsent = None
+            return
+        if lv.bare:  # failed sending what it held without a savepoint: nothing to undo to
+            return
         with contextlib.suppress(psycopg.Error):  # its own failure, raised already
             self.settle()
         self._cursor.execute(f"ROLLBACK TO SAVEPOINT {lv.savepoint}")
+
+    def _send_savepoint(self) -> None:
+        if self._unsent is not None:
+            name, self._unsent = self._unsent, None
+            self._cursor.execute(f"SAVEPOINT {name}")
 
     @property
     def open_levels(self) -> int:
