@@ -46,6 +46,11 @@ def parse_args(description: str) -> argparse.Namespace:
             flag, type=counts, default=default, help=f"with --db postgres: {what} (default {shown})"
         )
     parser.add_argument(
+        "--durability", type=lambda text: [d for d in text.split(",") if d], default=["full"],
+        help="with --db postgres: the servers' --durability, comma-separated, each measured"
+        " (default full; issue 15's targets are judged on full)",
+    )  # fmt: skip
+    parser.add_argument(
         "--postgres-url",
         help="with --db postgres (default: env MOCKPAY_TEST_POSTGRES_URL, else"
         " postgresql://postgres@127.0.0.1:5432/test); its schema bench_serve is dropped",
@@ -56,9 +61,11 @@ def parse_args(description: str) -> argparse.Namespace:
     ok = 1 <= args.duration <= 600 and args.connections and args.workers in (0, *range(2, 17))
     ok = ok and 1 <= args.rounds <= 20 and bool(args.servers) and bool(args.tenants)
     ok = ok and all(1 <= n <= 16 for n in args.servers) and all(1 <= n <= 100 for n in args.tenants)
+    ok = ok and bool(args.durability) and set(args.durability) <= {"full", "normal"}
     if not (ok and all(1 <= c <= 1024 for c in args.connections)):
         parser.error(
             "--duration is 1..600, --connections 1..1024 each, --workers 0 or 2..16,"
-            " --rounds 1..20, --servers 1..16 each, --tenants 1..100 each"
+            " --rounds 1..20, --servers 1..16 each, --tenants 1..100 each,"
+            " --durability full and/or normal"
         )
     return args

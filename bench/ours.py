@@ -28,8 +28,9 @@ ADMIN_TOKEN = "bench-http-admin-token"
 WARMUP_S = 1
 
 
-def ours_argv(db: str, workers: int) -> list[str]:
-    return mockpay_argv("serve", "--db", db, "--workers", str(workers))
+def ours_argv(db: str, workers: int, durability: str | None = None) -> list[str]:
+    more = [] if durability is None else ["--durability", durability]
+    return mockpay_argv("serve", "--db", db, "--workers", str(workers), *more)
 
 
 def ours_env() -> dict[str, str]:

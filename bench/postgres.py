@@ -11,8 +11,11 @@ Printed per figure (medians of the rounds): creates/s, p50, p99, errors, ratio t
 server's CPU per create (all its processes) and the PostgreSQL backends' (the processes of
 the connections whose application_name is the server's, ``mockpay-bench``, found in
 pg_stat_activity: other sessions on the same database do not count). Then issue 15's
-targets, PASS or FAIL (bench/targets.py). ``--profile``: py-spy samples the one-process
-server on each database during one more create run (bench/spy.py), areas side by side.
+targets, PASS or FAIL (bench/targets.py), judged on the servers of PostgreSQL's default
+durability (``full``); ``--durability full,normal`` measures each setting with ``mockpay serve
+--durability normal`` too (COMMIT does not wait for the WAL flush), as ``postgres-normal``.
+``--profile``: py-spy samples the one-process server on each database during one more create
+run (bench/spy.py), areas side by side.
 """
 
 import functools
@@ -82,16 +85,16 @@ def backends(url: str) -> Iterator[Callable[[], dict[int, int] | None]]:
 
 @contextmanager
 def server(
-    db: str, servers: int, url: str, path: Callable[[str], str]
+    db: str, servers: int, url: str, path: Callable[[str], str], durability: str | None = None
 ) -> Iterator[tuple[ServedProcess, str]]:
     """``mockpay serve --workers servers`` on a fresh database; it and the database."""
-    if db == "postgres":
+    if db.startswith("postgres"):
         drop_schema(url)
         database = f"{url}{'&' if '?' in url else '?'}schema={SCHEMA}&application_name={APP_NAME}"
     else:
         database = path(f"sqlite-{servers}.db")
     log = path(f"{db}-{servers}.log")
-    with serving(ours_argv(database, servers), log, env=ours_env()) as ours:
+    with serving(ours_argv(database, servers, durability), log, env=ours_env()) as ours:
         yield ours, database
 
 
@@ -131,12 +134,12 @@ def describe(f: Figure) -> str:
 def print_table(figures: list[Figure], rounds: int) -> None:
     print(
         f"\ncreate, unique keys, medians of {rounds} round(s)\n"
-        f"{'setting':<24}{'conn':>5}{'creates/s':>10}{'bare/s':>8}{'ratio':>7}{'p50 ms':>8}"
+        f"{'setting':<31}{'conn':>5}{'creates/s':>10}{'bare/s':>8}{'ratio':>7}{'p50 ms':>8}"
         f"{'p99 ms':>8}{'errors':>7}{'srv ms':>8}{'pg ms':>7}"
     )
     for f in figures:
         print(
-            f"{f.label:<24}{f.connections:>5}{f.rate:>10,.0f}{f.bare_rate:>8,.0f}{f.ratio:>7.3f}"
+            f"{f.label:<31}{f.connections:>5}{f.rate:>10,.0f}{f.bare_rate:>8,.0f}{f.ratio:>7.3f}"
             f"{f.p50_ms:>8.1f}{f.p99_ms:>8.1f}{f.errors:>7,}{_ms(f.cpu_ms):>8}"
             f"{_ms(f.db_cpu_ms):>7}"
         )
@@ -149,7 +152,12 @@ def run_postgres(args: Any, tmp: str) -> None:
     url = postgres_url(args.postgres_url)
     drop_schema(url)
     bare.make_bare_db(path("bare.db"))
-    settings = [("sqlite", n) for n in SQLITE_SERVERS] + [("postgres", n) for n in args.servers]
+    # (label, servers, --durability): "postgres" is the default (full) that the targets judge
+    settings = [("sqlite", n, None) for n in SQLITE_SERVERS] + [
+        ("postgres" if d == "full" else f"postgres-{d}", n, d)
+        for d in args.durability
+        for n in args.servers
+    ]
     figures: list[Figure] = []
     try:
         with (
@@ -165,11 +173,11 @@ def run_postgres(args: Any, tmp: str) -> None:
                 f" load average {load_average()}",
                 flush=True,
             )
-            for db, servers in settings:
-                with server(db, servers, url, path) as (ours, db_url):
+            for db, servers, durability in settings:
+                with server(db, servers, url, path, durability) as (ours, db_url):
                     bench = Bench(
                         wrk, ours, bare_server, receiver.url, db_url, Tenant("", ""),
-                        backend_ticks if db == "postgres" else None,
+                        backend_ticks if db.startswith("postgres") else None,
                     )  # fmt: skip
                     bench.bare_create(8, WARMUP_S)
                     bench.create_unique(8, WARMUP_S)

@@ -31,9 +31,10 @@ latencies, the server's CPU time per request (its process and children, from /pr
 prints the median ratio (the speed of a shared VM drifts by tens of percent within minutes);
 ``--profile`` samples ours with py-spy (``pip install py-spy``) during one more create run.
 
-``--db postgres [--servers 1,2,4] [--tenants 1,20] [--postgres-url URL]`` measures creates
-on PostgreSQL by server process count and tenant count instead, next to bare and SQLite's
-``mockpay serve`` in the same run, and prints issue 15's targets (bench/postgres.py).
+``--db postgres [--servers 1,2,4] [--tenants 1,20] [--durability full,normal]
+[--postgres-url URL]`` measures creates on PostgreSQL by server process count, tenant count
+and the servers' ``--durability`` instead, next to bare and SQLite's ``mockpay serve`` in the
+same run, and prints issue 15's targets (judged on ``full``, the default; bench/postgres.py).
 
 The parts: bench/wrk.py (the Lua script, running wrk, parsing), bench/bare.py (the bare
 app), bench/ours.py (our server's command, tenants, the database checks), bench/spy.py

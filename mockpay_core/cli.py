@@ -104,6 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, help="server processes on one database (default 1)"
     )
+    serve.add_argument(
+        "--durability", choices=("full", "normal", "off"),
+        help="how long a COMMIT waits for the disk (default: SQLite normal, PostgreSQL full;"
+        " env MOCKPAY_DURABILITY)",
+    )  # fmt: skip
     return parser
 
 
@@ -118,7 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
     from server import create_app, logs, workers
     from server.settings import Settings
 
-    flags = {k: getattr(args, k) for k in ("db", "host", "port", "clock")}
+    flags = {k: getattr(args, k) for k in ("db", "host", "port", "clock", "durability")}
     settings = Settings(**{k: v for k, v in flags.items() if v is not None})
     if not 1 <= args.workers <= WORKERS_MAX:
         print(f"mockpay serve: --workers is 1 to {WORKERS_MAX}", file=sys.stderr)

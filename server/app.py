@@ -55,7 +55,10 @@ def settle_heap() -> None:
 def _engine(settings: Settings) -> Engine:
     clock = SimulatedClock() if settings.clock == "simulated" else SystemClock()
     config = EngineConfig(seed_default_fraud_rules=settings.default_fraud_rules)
-    return Engine(open_store(settings.db), clock=clock, config=config)
+    options: dict[str, Any] = {}
+    if settings.durability is not None:
+        options["durability"] = settings.durability
+    return Engine(open_store(settings.db, **options), clock=clock, config=config)
 
 
 def from_environment(shared_windows: str | None = None) -> FastAPI:

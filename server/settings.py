@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     """Install the original's two fraud rules (for every tenant) in a new database."""
     deliver_webhooks: bool = True
     """Run webhook delivery inside the server process (``mockpay worker`` does it otherwise)."""
+    durability: Literal["full", "normal", "off"] | None = None
+    """How long a COMMIT waits for the disk (see the README's Storage). Unset: each
+    database's default, SQLite ``normal`` and PostgreSQL ``full``."""
     threads: Annotated[int, Field(ge=1, le=256)] | None = None
     """Threads per process for admin routes and, on PostgreSQL, every engine call (on
     SQLite, tenant routes go through one writer thread: server/calls.py). Unset: 2 on

@@ -53,6 +53,10 @@ class FaultyStore:
     def in_process(self) -> bool:
         return self.inner.in_process
 
+    @property
+    def durability(self) -> str:
+        return self.inner.durability
+
     def batch(self, tenant_ids: Collection[str] = ()) -> AbstractContextManager[BatchScope]:
         return self.inner.batch(tenant_ids)
 

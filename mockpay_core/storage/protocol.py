@@ -304,6 +304,13 @@ class Store(Protocol):
         run them right on its event loop."""
         ...
 
+    @property
+    def durability(self) -> str:
+        """How long a COMMIT waits for the disk, as the database itself reports it: "full"
+        (a committed write survives a power cut), "normal" (it survives a crash of the
+        process that wrote it), "off" (SQLite only: not even that)."""
+        ...
+
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]: ...
     def reader(self) -> AbstractContextManager[Reader]:
         """Consistent reads; opened while this thread has a unit of work or a batch open,

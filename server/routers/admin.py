@@ -176,6 +176,7 @@ async def config(_: Admin_, e: Engine_, calls: Calls_) -> dict[str, Any]:
         "threads": to_thread.current_default_thread_limiter().total_tokens,
         "write_batches": calls.batches,
         "write_commands": calls.commands, "process_id": os.getpid(),
+        "durability": e.store.durability,
     }  # fmt: skip
 
 

@@ -16,7 +16,9 @@ from mockpay_core.domain.fraud import FraudRule, RuleSpec
 from mockpay_core.domain.model import Customer
 from mockpay_core.errors import BatchLost, StorageError
 from mockpay_core.storage.open import open_store
+from mockpay_core.storage.postgres import PostgresStore
 from mockpay_core.storage.protocol import PaymentFilter, Store, UnitOfWork
+from mockpay_core.storage.sqlite import SqliteStore
 from tests.conftest import START, StoreFactory
 from tests.contract.support import JOIN_TIMEOUT_S, busy_elsewhere
 from tests.contract.test_endpoints_contract import endpoint
@@ -144,6 +146,25 @@ def test_holds_says_which_tenants_other_writers_wait_for(shared_store: Store) ->
             assert busy is scope.holds(tenant_id), tenant_id
         assert scope.holds("t1")
     assert not busy_elsewhere(shared_store, lambda uow: uow.lock_tenant("t1"))
+
+
+@pytest.mark.parametrize("asked", ["full", "normal", "off"])
+def test_durability_is_what_the_database_reports(
+    store_kind: str, tmp_path: Path, request: pytest.FixtureRequest, asked: str
+) -> None:
+    """PostgreSQL has no "off" a session can ask for: it is "normal" there."""
+    if store_kind == "postgres":
+        url, schema = request.getfixturevalue("postgres_schema")
+        store: Store = PostgresStore(url, schema=schema, durability=asked)  # type: ignore[arg-type]
+    else:
+        db = ":memory:" if store_kind == "sqlite-memory" else str(tmp_path / "d.db")
+        store = SqliteStore(db, durability=asked)  # type: ignore[arg-type]
+    try:
+        assert store.durability == (
+            "normal" if (store_kind, asked) == ("postgres", "off") else asked
+        )
+    finally:
+        store.close()
 
 
 def test_in_process_is_true_only_for_sqlite(store: Store, store_kind: str) -> None:

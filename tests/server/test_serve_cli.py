@@ -44,6 +44,19 @@ def _process_ids(
     return seen - gone
 
 
+def _durabilities(port: int, workers: int, timeout_s: float = 30.0) -> set[str]:
+    """``durability`` as each of ``workers`` processes reports it (new connections)."""
+    seen: dict[int, str] = {}
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    deadline = time.monotonic() + timeout_s
+    while len(seen) < workers and time.monotonic() < deadline:
+        with httpx.Client() as client:
+            config = client.get(f"http://127.0.0.1:{port}/api/admin/config", headers=headers)
+        seen[int(config.json()["process_id"])] = config.json()["durability"]
+    assert len(seen) == workers
+    return set(seen.values())
+
+
 def _serve_argv(tmp_path: Path, port: int, workers: int) -> list[str]:
     return [sys.executable, "-m", "mockpay_core.cli", "serve", "--db", str(tmp_path / "s.db"),
             "--port", str(port), "--workers", str(workers)]  # fmt: skip
@@ -112,12 +125,14 @@ def test_serve_refuses_a_port_in_use(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("workers", "kind"), [(1, "sqlite-file"), (2, "sqlite-file"), (2, "postgres")]
+    ("workers", "kind", "durability"),
+    [(1, "sqlite-file", None), (2, "sqlite-file", "full"), (2, "postgres", "normal")],
 )
 def test_serve(
     tmp_path: Path,
     workers: int,
     kind: str,
+    durability: str | None,
     request: pytest.FixtureRequest,
 ) -> None:
     port = _port()
@@ -127,6 +142,8 @@ def test_serve(
         url, schema = request.getfixturevalue("postgres_schema")
         env["MOCKPAY_DATABASE_URL"] = f"{url}?schema={schema}"
         db_flag = []
+    if durability is not None:
+        db_flag += ["--durability", durability]
     proc = subprocess.Popen(
         [sys.executable, "-m", "mockpay_core.cli", "serve", *db_flag,
          "--port", str(port), "--workers", str(workers)],
@@ -158,6 +175,8 @@ def test_serve(
         )
         assert metrics.json()["payments"]["total"] == 1
         assert len(_process_ids(port, workers)) == workers  # each worker process serves
+        # What each worker's database says of its COMMITs: SQLite's default is normal.
+        assert _durabilities(port, workers) == {durability or "normal"}
         if kind == "postgres":
             assert not (tmp_path / "s.db").exists()
     finally:

@@ -166,6 +166,14 @@ class PostgresStore:
                     conn.execute(script.encode("utf-8"))
                     conn.execute("INSERT INTO schema_migrations VALUES (%s)", (version,))
 
+    @property
+    def durability(self) -> str:
+        """ "full" while COMMIT waits for the WAL flush (``synchronous_commit=on``), else
+        "normal": PostgreSQL has no "off" per session (``durability="off"`` is "normal")."""
+        with translate_errors(), self._pool.connection() as conn:
+            row = conn.execute("SHOW synchronous_commit").fetchone()
+        return "normal" if row is None or row[0] == "off" else "full"
+
     def _batch(self) -> Batch | None:
         found: Batch | None = getattr(self._local, "batch", None)
         return found

@@ -68,6 +68,9 @@ SIMULATION: Final[dict[str, Any]] = {
 }  # fmt: skip
 
 
+_SYNCHRONOUS: Final = ("off", "normal", "full")  # PRAGMA synchronous = 0, 1, 2
+
+
 def migrations() -> list[tuple[int, str]]:
     """(version, sql) of every migration shipped with this adapter, in order."""
     return shipped(__package__)
@@ -232,6 +235,11 @@ class SqliteStore:
         with self._all_lock:
             self._all.append(conn)
         return conn
+
+    @property
+    def durability(self) -> str:
+        level = int(self._connection().execute("PRAGMA synchronous").fetchone()[0])
+        return _SYNCHRONOUS[min(level, 2)]  # EXTRA (3) is full and more
 
     def _connection(self) -> sqlite3.Connection:
         if self._closed:
