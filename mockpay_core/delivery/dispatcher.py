@@ -112,11 +112,14 @@ class Dispatcher:
         with self._store.unit_of_work() as uow:
             for claim, (attempt, verdict) in zip(claims, outcomes, strict=True):
                 uow.record_attempt(attempt)
+                # Whether the lease was still ours matters only to what follows: one wait
+                # for the whole batch, not one per delivery (PostgreSQL).
                 finished = uow.finish_delivery(
                     claim.event_id, self.owner, verdict.status, attempt.sent_at,
                     next_attempt_at=verdict.next_attempt_at,
                     last_error=_last_error(attempt),
                     dead_reason=verdict.dead_reason,
+                    answered=verdict.disable_endpoint,
                 )  # fmt: skip
                 if finished and verdict.disable_endpoint:
                     uow.disable_endpoint(claim.tenant_id, claim.url, "410 Gone", attempt.sent_at)

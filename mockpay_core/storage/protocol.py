@@ -210,8 +210,11 @@ class UnitOfWork(Reader, Protocol):
         next_attempt_at: datetime | None = None,
         last_error: str | None = None,
         dead_reason: str | None = None,
-    ) -> bool:
-        """Settle a claimed delivery; False when ``owner`` no longer holds its lease."""
+        answered: bool = True,
+    ) -> bool | None:
+        """Settle a claimed delivery; False when ``owner`` no longer holds its lease (a
+        delivery it lost is left as its new holder has it). ``answered=False``: not asked
+        (None), so that a store may send it without waiting for the answer."""
         ...
 
     def disable_endpoint(self, tenant_id: str, url: str, reason: str, at: datetime) -> None: ...

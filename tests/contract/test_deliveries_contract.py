@@ -138,6 +138,19 @@ def test_finish_delivery_settles_each_way(queue: Store) -> None:
     assert [(c.event_id, c.attempt) for c in claim(queue, retry_at)] == [("e2", 2)]
 
 
+def test_finish_delivery_unanswered_settles_it_and_spares_a_lost_lease(queue: Store) -> None:
+    """``answered=False`` tells nothing (None), and does what an answered one does."""
+    publish(queue, event(1, 1), event(2, 2))
+    claim(queue, START, owner="a")
+    [stolen] = [c for c in claim(queue, LEASE, owner="b") if c.event_id == "e2"]
+    with queue.unit_of_work() as uow:
+        assert uow.finish_delivery("e1", "b", DELIVERED, LEASE + S, answered=False) is None
+        assert uow.finish_delivery("e2", "a", DEAD, LEASE + S, answered=False) is None
+    assert (one(queue, "e1").status, one(queue, "e1").delivered_at) == (DELIVERED, LEASE + S)
+    assert one(queue, "e2").status is DELIVERING  # b holds it: a's word changes nothing
+    assert stolen.attempt == 2
+
+
 def test_claims_carry_the_tenants_secrets(queue: Store) -> None:
     rotated_at = START - 5 * S
     with queue.unit_of_work() as uow:

@@ -157,19 +157,21 @@ class DeliveryWrites(DeliveryReads):
         next_attempt_at: datetime | None = None,
         last_error: str | None = None,
         dead_reason: str | None = None,
-    ) -> bool:
-        """Settle a claimed delivery; False when the lease was lost to another dispatcher."""
+        answered: bool = True,
+    ) -> bool | None:
+        """Settle a claimed delivery; False when the lease was lost to another dispatcher
+        (None when not ``answered``: on PostgreSQL, then sent without a wait)."""
         at = self._time(now)
-        changed = self._count(
-            self.sql.finish_delivery,
-            (
-                status.value, self._time(next_attempt_at), last_error,
-                at if status is DeliveryStatus.DELIVERED else None,
-                at if status is DeliveryStatus.DEAD else None,
-                dead_reason, event_id, owner,
-            ),
+        params = (
+            status.value, self._time(next_attempt_at), last_error,
+            at if status is DeliveryStatus.DELIVERED else None,
+            at if status is DeliveryStatus.DEAD else None,
+            dead_reason, event_id, owner,
         )  # fmt: skip
-        return changed == 1
+        if not answered:
+            self._conn.execute(self.sql.finish_delivery, params)
+            return None
+        return self._count(self.sql.finish_delivery, params) == 1
 
     def disable_endpoint(self, tenant_id: str, url: str, reason: str, at: datetime) -> None:
         self._conn.execute(self.sql.disable_endpoint, (tenant_id, url, reason, self._time(at)))
