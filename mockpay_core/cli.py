@@ -124,10 +124,10 @@ def _serve(args: argparse.Namespace) -> int:
     from server.settings import Settings
 
     flags = {k: getattr(args, k) for k in ("db", "host", "port", "clock", "durability")}
-    settings = Settings(**{k: v for k, v in flags.items() if v is not None})
     if not 1 <= args.workers <= WORKERS_MAX:
         print(f"mockpay serve: --workers is 1 to {WORKERS_MAX}", file=sys.stderr)
         return 2
+    settings = Settings(workers=args.workers, **{k: v for k, v in flags.items() if v is not None})
     if args.workers > 1 and (settings.clock == "simulated" or settings.db == ":memory:"):
         print("mockpay serve: several workers need --clock system and a database file or URL",
               file=sys.stderr)  # fmt: skip

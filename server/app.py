@@ -80,7 +80,7 @@ def create_app(
     settings = settings or Settings()
     engine = engine or _engine(settings)
     engine.set_fanout(stripe_webhooks.fanout)  # copies for the tenants' WebhookEndpoints
-    calls = EngineCalls(engine)
+    calls = EngineCalls(engine, writers=settings.writer_threads())
     dispatcher = engine.dispatcher()
     rng = random.Random()
     lock = threading.Lock()

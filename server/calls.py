@@ -57,14 +57,20 @@ class EngineCalls:
     """The engine, and the way this process runs its calls (see the module docstring)."""
 
     def __init__(
-        self, engine: Engine, batch_max: int = BATCH_MAX, idle_exit_s: float = IDLE_EXIT_S
+        self,
+        engine: Engine,
+        batch_max: int = BATCH_MAX,
+        idle_exit_s: float = IDLE_EXIT_S,
+        writers: int = 1,
     ) -> None:
+        """``writers``: writer threads (each runs its own batches)."""
         self.engine = engine
+        self.writers = writers
         self._idle_exit_s = idle_exit_s
         self._inline_reads = engine.store.in_process
         self._batch_max = batch_max
         self._queue: queue.SimpleQueue[_Command | None] = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None
+        self._writers: set[threading.Thread] = set()
         self._start_lock = threading.Lock()
         self.batches = self.commands = 0  # what the writer has done, for /api/admin/config
 
@@ -87,19 +93,21 @@ class EngineCalls:
     def close(self, timeout_s: float = 10.0) -> None:
         """Finish the queued commands and stop the writer thread."""
         with self._start_lock:
-            writer, self._writer = self._writer, None
-        if writer is not None:
+            writers, self._writers = self._writers, set()
+        for _ in writers:
             self._queue.put(None)
+        for writer in writers:
             writer.join(timeout_s)
 
     def _ensure_writer(self) -> None:
-        if self._writer is None:
+        if len(self._writers) < self.writers:
             with self._start_lock:
-                if self._writer is None:
-                    self._writer = threading.Thread(
+                if len(self._writers) < self.writers:
+                    writer = threading.Thread(
                         target=self._write_loop, name="mockpay-writer", daemon=True
                     )
-                    self._writer.start()
+                    self._writers.add(writer)
+                    writer.start()
 
     def _write_loop(self) -> None:
         waiting: list[_Command] = []  # taken from the queue, for tenants a batch did not hold
@@ -111,7 +119,7 @@ class EngineCalls:
                 except queue.Empty:
                     with self._start_lock:
                         if self._queue.empty():
-                            self._writer = None
+                            self._writers.discard(threading.current_thread())
                             return
                     continue
                 if first is None:

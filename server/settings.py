@@ -46,6 +46,18 @@ class Settings(BaseSettings):
     SQLite, tenant routes go through one writer thread: server/calls.py). Unset: 2 on
     SQLite, 16 on PostgreSQL (calls wait on the network)."""
 
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    """Server processes on the database (``mockpay serve --workers``; set for each)."""
+    writers: Annotated[int, Field(ge=1, le=8)] | None = None
+    """Writer threads per process (server/calls.py). Unset: 2 on PostgreSQL with one
+    process (a batch's work overlaps the COMMIT of the one before), else 1 (several
+    processes overlap already; SQLite has one write lock)."""
+
+    def writer_threads(self) -> int:
+        if self.writers is not None:
+            return self.writers
+        return 2 if is_postgres_url(self.db) and self.workers == 1 else 1
+
     def engine_threads(self) -> int:
         if self.threads is not None:
             return self.threads

@@ -174,7 +174,7 @@ async def config(_: Admin_, e: Engine_, calls: Calls_) -> dict[str, Any]:
         "webhook_timeout_s": c.delivery.timeout_s,
         "retry_schedule": c.delivery.schedule.model_dump(mode="json"),
         "threads": to_thread.current_default_thread_limiter().total_tokens,
-        "write_batches": calls.batches,
+        "writers": calls.writers, "write_batches": calls.batches,
         "write_commands": calls.commands, "process_id": os.getpid(),
         "durability": e.store.durability,
     }  # fmt: skip

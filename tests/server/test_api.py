@@ -307,6 +307,10 @@ def test_engine_calls_run_on_a_small_thread_pool(live: Live) -> None:
     config = live.http.get("/api/admin/config", headers=live.admin).json()
     assert config["threads"] == (16 if live.db.startswith("postgresql") else 2)
     assert Settings(db="x.db", threads=7).engine_threads() == 7
+    pg = "postgresql://u@127.0.0.1/x"
+    assert [Settings(db=pg).writer_threads(), Settings(db=pg, workers=2).writer_threads()] == [2, 1]
+    assert Settings(db="x.db").writer_threads() == 1
+    assert Settings(db="x.db", writers=3).writer_threads() == 3
 
 
 def test_a_bad_create_is_refused_before_it_queues_for_the_writer(live: Live) -> None:

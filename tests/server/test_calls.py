@@ -130,6 +130,35 @@ def test_a_write_that_fails_after_its_command_returned_fails_alone(setup: Setup)
     engine.close()
 
 
+def test_two_writers_answer_every_command_once(setup: Setup) -> None:
+    """Two writer threads (PostgreSQL's default with one server process) take turns at the
+    queue: each command runs once, in one of their batches, and every tenant's chain stays
+    whole (their batches lock the tenants in one order)."""
+    engine = setup.engine
+    calls = EngineCalls(engine, writers=2)
+    tenants = [engine.register_tenant(f"T{n}", f"t{n}@x.test").tenant for n in range(4)]
+
+    def create(tenant_id: str, key: str) -> Callable[[Engine], str]:
+        return lambda e: (
+            e.create_payment(
+                tenant_id, amount=5, currency="USD", webhook_url=HOOK, idempotency_key=key
+            ).value.id
+        )
+
+    async def main() -> list[str]:
+        tasks = [
+            calls.write(create(tenants[n % 4].id, f"k{n}"), tenants[n % 4].id) for n in range(40)
+        ]
+        return await asyncio.gather(*tasks)
+
+    ids = asyncio.run(main())
+    assert len(calls._writers) <= 2
+    calls.close()
+    assert len(set(ids)) == 40 and setup.committed() == 40 and calls.commands == 40
+    assert all(engine.verify_audit(t.id).ok for t in tenants)
+    engine.close()
+
+
 def test_reads_see_what_writes_answered(setup: Setup) -> None:
     engine = setup.engine
     calls = EngineCalls(engine)
@@ -196,10 +225,9 @@ def test_an_idle_writer_ends_and_the_next_command_starts_another(setup: Setup) -
 
     async def main() -> None:
         await create("first")
-        writer = calls._writer
-        assert writer is not None
+        (writer,) = calls._writers
         await asyncio.sleep(0.5)
-        assert not writer.is_alive() and calls._writer is None  # nothing left holding it
+        assert not writer.is_alive() and not calls._writers  # nothing left holding it
         await create("second")
 
     asyncio.run(main())
