@@ -104,7 +104,7 @@ async def _confirm(
     if p.status is Status.FLAGGED:  # held for review: processing, as Radar's reviews are
         return p, replayed
     if p.status is Status.FAILED and p.failure_code == "fraud_blocked":
-        blocked = CardDeclined(card, views.payment_intent(p))
+        blocked = CardDeclined(views.decline_of(p) or card, views.payment_intent(p))
         blocked.replayed = replayed
         raise blocked
     declines = card.kind in (cards.Kind.DECLINE, cards.Kind.BLOCK)
@@ -179,7 +179,8 @@ async def confirm(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONR
     p = await _payment(c, t.id, intent)
     key = params.idempotency_key(request)
     card = cards.from_params(sent)
-    if card is not None and card.name != p.payment_method and p.status is Status.PENDING:
+    changed = card is not None and card.name != p.payment_method and p.status is Status.PENDING
+    if card is not None and (changed or views.retryable(p)):
         out = await c.write(
             lambda e: e.update_payment(
                 t.id, p.id, payment_method=card.name,
@@ -187,7 +188,9 @@ async def confirm(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONR
             ), t.id,
         )  # fmt: skip
         p = out.value
-    p, replayed = await _confirm(c, t.id, p, card or views.card_of(p), key)
+    # A declined card is detached; a fraud block (decided at create) answers its 402 again.
+    held = None if views.retryable(p) else views.card_of(p)
+    p, replayed = await _confirm(c, t.id, p, card or held, key)
     return respond(views.payment_intent(p, params.expand(sent)), replayed)
 
 
