@@ -1,6 +1,6 @@
 """/v1/charges (read-only views of a payment's one charge), /v1/refunds, /v1/disputes.
 
-A tenant-wide list of refunds or disputes reads the payments its latest events name
+A tenant-wide list of refunds or disputes reads the payments its first events name
 (``EVENTS_SCAN_MAX``): the engine keeps refunds and disputes per payment, and phase 1
 changes no storage.
 """
@@ -40,7 +40,8 @@ def _target(sent: dict[str, Any]) -> str:
 
 
 def _payments_with(e: Engine, tenant_id: str, event_types: tuple[str, ...]) -> list[str]:
-    """Payments whose latest events include one of ``event_types``, newest first."""
+    """Payments whose events (the first ``EVENTS_SCAN_MAX``) include one of
+    ``event_types``, newest first."""
     seen: dict[str, None] = {}
     for ev in reversed(e.events(tenant_id, None, EVENTS_SCAN_MAX)):
         if ev.type in event_types:

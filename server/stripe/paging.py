@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final, TypeVar
 
 from mockpay_core import Engine, Payment
@@ -48,7 +49,10 @@ class Created:
         return cls(**{k: params.integer(value, k) for k in value})
 
     def keeps(self, p: Payment) -> bool:
-        t = int(p.created_at.timestamp())
+        return self.keeps_at(p.created_at)
+
+    def keeps_at(self, when: datetime) -> bool:
+        t = int(when.timestamp())
         return (
             (self.gt is None or t > self.gt) and (self.gte is None or t >= self.gte)
             and (self.lt is None or t < self.lt) and (self.lte is None or t <= self.lte)

@@ -214,12 +214,16 @@ def dispute(d: Dispute, p: Payment, expand: Collection[str] = ()) -> dict[str, A
     }  # fmt: skip
 
 
-def event(e: Event, data_object: dict[str, Any]) -> dict[str, Any]:
+def event(
+    e: Event, data_object: dict[str, Any], kind: str | None = None, n: int = 0
+) -> dict[str, Any]:
+    """Our event as Stripe's event of ``kind``, the ``n``-th Stripe type it stands for
+    (``webhooks.webhook_types``; the first, its own type, by default)."""
     return {
-        "id": ids.encode("event", e.payment_id, e.id), "object": "event",
+        "id": ids.encode_event(e.payment_id, e.id, n), "object": "event",
         "api_version": API_VERSION, "created": unix(e.created_at),
         "data": {"object": data_object}, "livemode": False, "pending_webhooks": 0,
-        "request": {"id": None, "idempotency_key": None}, "type": stripe_type(e.type),
+        "request": {"id": None, "idempotency_key": None}, "type": kind or stripe_type(e.type),
     }  # fmt: skip
 
 

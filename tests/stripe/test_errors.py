@@ -120,7 +120,11 @@ def test_another_tenant_s_ids_are_404_on_every_route(server: RunningServer, clie
         assert answer.status_code == 404, (method, path, answer.text)
         assert answer.json()["error"]["code"] == "resource_missing"
     assert client.v1.payment_intents.retrieve(pi.id).status == "succeeded"  # untouched
-    assert ids.decode("event", event.id)[0] == ids.payment_of(paid.id)  # the newest: its refund
+    assert ids.decode_event(event.id) == (  # the newest: its refund, as refund.created
+        ids.payment_of(paid.id),
+        ids.decode_event(event.id)[1],
+        1,
+    )
 
 
 def test_a_known_path_with_another_method_is_405(server: RunningServer, api_key: str) -> None:

@@ -85,8 +85,13 @@ def test_events_retrieve_list_and_filter_by_type(client: V1) -> None:
     kinds = [e.type for e in client.v1.events.list().data]
     assert kinds == [
         "payment_intent.canceled", "payment_intent.amount_capturable_updated",
-        "charge.refunded", "payment_intent.succeeded",
+        "refund.created", "charge.refunded", "charge.succeeded", "payment_intent.succeeded",
     ]  # fmt: skip
+    (created,) = client.v1.events.list(params={"type": "refund.created"}).data
+    assert (created.data.object.object, created.data.object.amount) == ("refund", 100)
+    assert client.v1.events.retrieve(created.id).to_dict() == created.to_dict()
+    charged = client.v1.events.list(params={"types": ["charge.succeeded", "charge.refunded"]})
+    assert [e.type for e in charged.data] == ["charge.refunded", "charge.succeeded"]
     (refunded,) = client.v1.events.list(params={"type": "charge.refunded"}).data
     assert (refunded.object, refunded.data.object.object) == ("event", "charge")
     assert refunded.data.object.amount_refunded == 100
@@ -94,6 +99,9 @@ def test_events_retrieve_list_and_filter_by_type(client: V1) -> None:
     intents = client.v1.events.list(params={"type": "payment_intent.*"}).data
     assert len(intents) == 3 and all(e.data.object.object == "payment_intent" for e in intents)
     assert client.v1.events.list(params={"limit": 1}).has_more is True
+    with pytest.raises(stripe.InvalidRequestError) as both:
+        client.v1.events.list(params={"type": "charge.refunded", "types": ["charge.refunded"]})
+    assert both.value.param == "types"
 
 
 def test_charges_page_past_intents_never_confirmed(client: V1) -> None:

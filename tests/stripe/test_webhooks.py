@@ -163,9 +163,14 @@ def test_every_event_type_verifies_with_construct_event(
         "card_declined"
     )
     assert by_type["charge.dispute.created"].data.object.payment_intent == disputed.id
-    first = next(e for e in events if e.type == "payment_intent.succeeded")
-    assert client.v1.events.retrieve(first.id).type == "payment_intent.succeeded"
     assert len({e.id for e in events}) == len(events)  # one delivery per event and endpoint
+    for sent in events:  # every event sent is the API's: same id, type and object
+        found = client.v1.events.retrieve(sent.id)
+        assert (found.type, found.data.object.id) == (sent.type, sent.data.object.id)
+    listed = {e.id: e.type for e in client.v1.events.list().auto_paging_iter()}
+    assert listed == {e.id: e.type for e in events}
+    charges = client.v1.events.list(params={"types": ["charge.succeeded", "refund.created"]})
+    assert sorted(e.type for e in charges.data) == ["charge.succeeded"] * 3 + ["refund.created"]
 
 
 def test_a_tampered_body_is_refused(server: RunningServer, client: V1, receiver: Receiver) -> None:
