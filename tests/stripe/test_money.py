@@ -111,3 +111,22 @@ def test_charges_page_past_intents_never_confirmed(client: V1) -> None:
     first = client.v1.charges.list(params={"limit": 2})
     assert ([c.id for c in first.data], first.has_more) == (paid[::-1][:2], True)
     assert [c.id for c in first.auto_paging_iter()] == paid[::-1]
+
+
+def test_lists_filter_by_created_and_expand_their_objects(client: V1) -> None:
+    paid = [_paid(client) for _ in range(3)]
+    for pi in paid:
+        client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 100})
+    refunds = client.v1.refunds.list(params={"expand": ["data.payment_intent"]})
+    assert [r.payment_intent.id for r in refunds.data] == [p.id for p in reversed(paid)]
+    created = refunds.data[0].created
+    assert client.v1.refunds.list(params={"created": {"gt": created}}).data == []
+    assert len(client.v1.refunds.list(params={"created": {"lte": created}}).data) == 3
+    assert client.v1.events.list(params={"created": {"gt": created}}).data == []
+    charges = client.v1.charges.list(params={"limit": 1, "ending_before": paid[0].latest_charge})
+    assert ([c.id for c in charges.data], charges.has_more) == ([paid[1].latest_charge], True)
+    expanded = client.v1.charges.list(params={"expand": ["data.payment_intent"]})
+    assert [c.payment_intent.id for c in expanded.data] == [p.id for p in reversed(paid)]
+    assert [c.id for c in client.v1.charges.list().auto_paging_iter()] == [
+        p.latest_charge for p in reversed(paid)
+    ]
