@@ -23,6 +23,7 @@ from server.deps import Calls_, Tenant_
 from server.stripe import ids, paging, params, views, webhooks
 from server.stripe.errors import RESPONSES, StripeRoute
 from server.stripe.intents import respond
+from server.stripe.openapi import PAGING, query
 
 router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
 # The engine's read of a tenant's events: its first EVENTS_LIMIT_MAX (docs/stripe.md).
@@ -85,7 +86,8 @@ async def event(event: str, t: Tenant_, c: Calls_) -> JSONResponse:
     return respond(await c.read(read), False)
 
 
-@router.get("/events", summary="List Events, newest first")
+@router.get("/events", summary="List Events, newest first",
+            openapi_extra=query(*PAGING, "type"))  # fmt: skip
 async def events(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
     wanted = _wanted(sent)

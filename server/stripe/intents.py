@@ -20,7 +20,7 @@ from server.calls import EngineCalls
 from server.deps import Calls_, Tenant_
 from server.stripe import cards, ids, paging, params, radar, views
 from server.stripe.errors import RESPONSES, CardDeclined, StripeRoute, Unsupported
-from server.stripe.openapi import form
+from server.stripe.openapi import PAGING, form, query
 
 router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
 SINK_PATH = "/v1/mockpay/webhook_sink"
@@ -250,7 +250,8 @@ async def cancel(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONRe
     return respond(await shown(c, t.id, out.value, params.expand(sent)), out.replayed)
 
 
-@router.get("/payment_intents", summary="List PaymentIntents, newest first")
+@router.get("/payment_intents", summary="List PaymentIntents, newest first",
+            openapi_extra=query(*PAGING, "customer"))  # fmt: skip
 async def list_intents(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
     n, after, before = (

@@ -18,7 +18,7 @@ from server.deps import Calls_, Tenant_
 from server.stripe import ids, paging, params, statuses, views
 from server.stripe.errors import RESPONSES, StripeRoute
 from server.stripe.intents import respond, with_customers
-from server.stripe.openapi import form
+from server.stripe.openapi import PAGING, form, query
 
 router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
 EVENTS_SCAN_MAX: Final = 1000
@@ -58,7 +58,8 @@ async def charge(charge: str, request: Request, t: Tenant_, c: Calls_) -> JSONRe
     return respond(body, False)
 
 
-@router.get("/charges", summary="List Charges, newest first")
+@router.get("/charges", summary="List Charges, newest first",
+            openapi_extra=query(*PAGING, "payment_intent", "customer"))  # fmt: skip
 async def charges(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
     pi, expand = params.text(sent, "payment_intent"), paging.data_expand(sent)
@@ -119,7 +120,8 @@ async def refund(refund: str, request: Request, t: Tenant_, c: Calls_) -> JSONRe
     return respond(await c.read(read), False)
 
 
-@router.get("/refunds", summary="List Refunds, newest first")
+@router.get("/refunds", summary="List Refunds, newest first",
+            openapi_extra=query(*PAGING, "payment_intent", "charge"))  # fmt: skip
 async def refunds(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
     pi, ch = params.text(sent, "payment_intent"), params.text(sent, "charge")
@@ -152,7 +154,8 @@ async def dispute(dispute: str, request: Request, t: Tenant_, c: Calls_) -> JSON
     return respond(views.dispute(d, p, expand), False)
 
 
-@router.get("/disputes", summary="List Disputes, newest first")
+@router.get("/disputes", summary="List Disputes, newest first",
+            openapi_extra=query(*PAGING, "payment_intent", "charge"))  # fmt: skip
 async def disputes(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
     pi, ch = params.text(sent, "payment_intent"), params.text(sent, "charge")
