@@ -24,7 +24,7 @@ from server.stripe.openapi import PAGING, form, query
 
 router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
 SINK_PATH = "/v1/mockpay/webhook_sink"
-UPDATABLE = frozenset({"metadata", "description", "expand"})
+UPDATABLE = frozenset({"metadata", "description", "payment_method", "expand"})
 CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
 
 
@@ -171,24 +171,27 @@ async def retrieve(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSON
 
 
 @router.post("/payment_intents/{intent}", summary="Update a PaymentIntent",
-             openapi_extra=form("metadata", "description", "expand"))  # fmt: skip
+             openapi_extra=form("metadata", "description", "payment_method", "expand"))  # fmt: skip
 async def update(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
-    """Metadata (merged in; a key sent empty is removed, ``metadata=""`` removes all) and
-    description ("" removes it); any other field is refused, not ignored."""
+    """Metadata (merged in; a key sent empty is removed, ``metadata=""`` removes all),
+    description ("" removes it) and, before confirm or after a decline, the payment
+    method; any other field is refused, not ignored."""
     sent = await params.of(request)
     payment_id = ids.decode("payment_intent", intent)[0]
     other = sorted(name for name in sent if name not in UPDATABLE)
     if other:
         raise Unsupported(
-            f"Updating {other[0]} is not supported: only metadata and description change",
+            f"Updating {other[0]} is not supported: only metadata, description and"
+            " payment_method change",
             other[0],
         )  # fmt: skip
-    meta = sent.get("metadata")
+    meta, card = sent.get("metadata"), cards.from_params(sent)
     key = params.idempotency_key(request)
     out = await c.write(
         lambda e: e.update_payment(
             t.id, payment_id, metadata=params.metadata(sent), clear_metadata=meta == "",
             description=sent.get("description"), idempotency_key=key,
+            payment_method=card.name if card else None,
         ), t.id,
     )  # fmt: skip
     return respond(await shown(c, t.id, out.value, params.expand(sent)), out.replayed)

@@ -248,3 +248,22 @@ def test_parameters_not_modelled_are_ignored_on_create_and_refused_on_update(cli
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.payment_intents.update(pi.id, params={"receipt_email": "c@d.test"})
     assert exc.value.param == "receipt_email"
+
+
+def test_an_update_sets_the_payment_method_before_confirm_and_after_a_decline(client: V1) -> None:
+    pi = _pi(client)
+    attached = client.v1.payment_intents.update(pi.id, params={"payment_method": "tok_visa"})
+    assert (attached.status, attached.payment_method) == ("requires_confirmation", "pm_card_visa")
+    with pytest.raises(stripe.CardError):
+        client.v1.payment_intents.confirm(
+            pi.id, params={"payment_method": "pm_card_chargeDeclinedExpiredCard"}
+        )
+    again = client.v1.payment_intents.update(pi.id, params={"payment_method": "pm_card_amex"})
+    assert (again.status, again.payment_method) == ("requires_confirmation", "pm_card_amex")
+    assert client.v1.payment_intents.confirm(pi.id).status == "succeeded"
+    with pytest.raises(stripe.InvalidRequestError) as late:
+        client.v1.payment_intents.update(pi.id, params={"payment_method": "pm_card_visa"})
+    assert late.value.code == "payment_intent_unexpected_state"
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        client.v1.payment_intents.update(_pi(client).id, params={"payment_method": "pm_nope"})
+    assert (unknown.value.http_status, unknown.value.param) == (404, "payment_method")
