@@ -21,6 +21,7 @@ from server.stripe import views
 EXTRA_TYPES: Final = {
     "payment.success": ("charge.succeeded",),
     "payment.captured": ("charge.succeeded",),
+    "payment.failed": ("charge.failed",),
     "payment.refunded": ("refund.created",),
 }
 

@@ -149,11 +149,11 @@ def test_every_event_type_verifies_with_construct_event(
     engine.set_fraud_rule_active(rule.id, False)
     assert held.status == "processing"  # flagged: held for review
     engine.review(tenant.id, ids.payment_of(held.id), "approve")
-    # 2 paid + 2 refund + 1 authorized + 2 captured + 1 declined + 1 canceled + 3 disputed
+    # 2 paid + 2 refund + 1 authorized + 2 captured + 2 declined + 1 canceled + 3 disputed
     # + 1 closed + 1 review opened + 1 closed
     tick(server)
-    events = verified(wait_for(receiver, 15), endpoint.secret)
-    assert len(events) == 15
+    events = verified(wait_for(receiver, 16), endpoint.secret)
+    assert len(events) == 16
     assert sorted({e.type for e in events}) == ALL_TYPES
     by_type = {e.type: e for e in events}
     assert by_type["refund.created"].data.object.amount == 200
@@ -163,6 +163,12 @@ def test_every_event_type_verifies_with_construct_event(
         "card_declined"
     )
     assert by_type["charge.dispute.created"].data.object.payment_intent == disputed.id
+    failed = by_type["charge.failed"].data.object
+    assert (failed.object, failed.status, failed.failure_code) == (
+        "charge",
+        "failed",
+        "card_declined",
+    )
     assert len({e.id for e in events}) == len(events)  # one delivery per event and endpoint
     for sent in events:  # every event sent is the API's: same id, type and object
         found = client.v1.events.retrieve(sent.id)
