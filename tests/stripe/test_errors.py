@@ -182,3 +182,19 @@ def test_a_bug_is_stripe_s_api_error_and_logged(
     assert exc.value.http_status == 500
     assert exc.value.headers["stripe-version"] == stripe.api_version  # the SDK's, echoed
     assert "a bug" not in str(exc.value.json_body)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=%C2%B9", "limit=", "created=", "created=%D9%A3",
+     "created[gt]=x", "limit=1234567890123456789012"],
+)  # fmt: skip
+def test_a_bad_integer_in_a_list_query_is_a_400(
+    server: RunningServer, api_key: str, query: str
+) -> None:
+    for path in ("/v1/charges", "/v1/refunds", "/v1/events", "/v1/payment_intents"):
+        answer = httpx.get(
+            f"{server.url}{path}?{query}", headers={"Authorization": f"Bearer {api_key}"}
+        )
+        assert answer.status_code == 400, (path, query, answer.text)
+        assert answer.json()["error"]["type"] == "invalid_request_error"
