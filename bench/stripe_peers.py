@@ -14,6 +14,8 @@ installed by this script with pip into a temporary venv (no dependency of the pr
 - over-refund refused: a refund of more than the charge raises ``InvalidRequestError``;
 - declines by test card: ``pm_card_chargeDeclined...`` raise ``CardError`` with Stripe's
   ``decline_code`` (each card of ``DECLINES``);
+- confirm again after a decline: a PaymentIntent declined by ``pm_card_chargeDeclined``
+  is confirmed again with ``pm_card_visa`` and succeeds (Stripe's retry with another card);
 - webhook delivered and verified: a WebhookEndpoint (on localstripe, its own
   ``/_config/webhooks`` when the Stripe route is missing) gets ``payment_intent.succeeded``,
   which ``stripe.Webhook.construct_event`` accepts;
@@ -265,6 +267,21 @@ def step_declines(peer: Peer) -> str | None:
     return None
 
 
+def step_confirm_again(peer: Peer) -> str | None:
+    client = peer.client()
+    try:
+        pi = _pi(client, payment_method="pm_card_chargeDeclined")
+        return f"pm_card_chargeDeclined: {pi.status}, no CardError"
+    except stripe.CardError as exc:
+        declined = exc.error.payment_intent if exc.error else None
+    if declined is None:
+        return "the CardError names no PaymentIntent"
+    again = client.v1.payment_intents.confirm(
+        declined.id, params={"payment_method": "pm_card_visa"}
+    )
+    return None if again.status == "succeeded" else f"confirmed again: {again.status}"
+
+
 def _delivered(peer: Peer, fail_first: int) -> str | None:
     with receiving(fail_first) as receiver:
         secret = peer.hook(receiver.url)
@@ -301,6 +318,7 @@ STEPS: dict[str, Callable[[Peer], str | None]] = {
     "mismatch error": step_mismatch,
     "over-refund refused": step_over_refund,
     "declines by test card": step_declines,
+    "confirm again after a decline": step_confirm_again,
     "webhook delivered and verified": step_webhook,
     "retry after a receiver error": step_retry,
 }

@@ -3,7 +3,8 @@
 ``TRANSITIONS`` lists every allowed edge as ``(source, action, target, event)``: a payment in
 ``source`` may take ``action`` and land in ``target``, and the tenant is notified with a
 webhook event of type ``event`` (``None``: no notification, as for a plain ``pending``
-creation in the original). ``source`` ``None`` is a payment that does not exist yet.
+creation in the original, and for a retry, whose outcome is what gets announced).
+``source`` ``None`` is a payment that does not exist yet.
 
 Where one action has two targets (a refund is partial or full), the amounts decide which;
 ``settled_status`` is that decision. Nothing else in the project compares status strings:
@@ -38,6 +39,7 @@ class Action(StrEnum):
     SUCCEED = "succeed"  # approval of an automatic-capture payment
     AUTHORIZE = "authorize"  # approval of a manual-capture payment
     FAIL = "fail"
+    RETRY = "retry"  # a declined payment takes another payment method (Stripe's retry)
     CAPTURE = "capture"
     CANCEL = "cancel"
     EXPIRE = "expire"
@@ -67,6 +69,7 @@ TRANSITIONS: tuple[Edge, ...] = (
     Edge(S.PENDING, A.AUTHORIZE, S.AUTHORIZED, "payment.authorized"),
     Edge(S.PENDING, A.FAIL, S.FAILED, "payment.failed"),
     Edge(S.PENDING, A.CANCEL, S.CANCELED, "payment.canceled"),
+    Edge(S.FAILED, A.RETRY, S.PENDING, None),
     Edge(S.AUTHORIZED, A.CAPTURE, S.SUCCESS, "payment.captured"),
     Edge(S.AUTHORIZED, A.CANCEL, S.CANCELED, "payment.canceled"),
     Edge(S.AUTHORIZED, A.EXPIRE, S.CANCELED, "payment.expired"),

@@ -9,7 +9,7 @@ from server.deps import Calls_, Tenant_
 from server.stripe import ids, paging, params, views
 from server.stripe.errors import RESPONSES, StripeRoute
 from server.stripe.intents import respond
-from server.stripe.openapi import form
+from server.stripe.openapi import PAGING, form, query
 
 router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
 _FORM = form("email", "name", "description", "metadata")
@@ -61,7 +61,8 @@ async def delete(customer: str, request: Request, t: Tenant_, c: Calls_) -> JSON
     return respond({"id": customer, "object": "customer", "deleted": True}, out.replayed)
 
 
-@router.get("/customers", summary="List Customers, newest first")
+@router.get("/customers", summary="List Customers, newest first",
+            openapi_extra=query(*PAGING, "email"))  # fmt: skip
 async def listing(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
     email = params.text(sent, "email")

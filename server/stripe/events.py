@@ -1,12 +1,16 @@
-"""/v1/events: the engine's outbox rows as Stripe Event objects (retrieve, list with a
-``type`` filter, ``payment_intent.*`` wildcards too).
+"""/v1/events: the engine's outbox rows as Stripe Event objects (retrieve, list with
+``type`` (``payment_intent.*`` wildcards too), ``types[]`` and ``created`` filters).
 
-``data.object`` is the object as it is now, not as it was when the event was written:
-the engine's payloads are MockPay's shape, and phase 1 renders Stripe's from the records.
+One engine event is as many Stripe events as Stripe types stand for it
+(``webhooks.webhook_types``: ``payment.success`` is ``payment_intent.succeeded`` and
+``charge.succeeded``), each with its own id (``ids.encode_event``), the ids its webhooks
+carry. ``data.object`` is the object as it is now, not as it was when the event was
+written: the engine's payloads are MockPay's shape (a webhook's body is the snapshot).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
@@ -14,41 +18,67 @@ from fastapi.responses import JSONResponse
 
 from mockpay_core import Engine, Payment
 from mockpay_core.domain.model import Event
-from mockpay_core.errors import NotFound
+from mockpay_core.errors import NotFound, ValidationError
 from server.deps import Calls_, Tenant_
 from server.stripe import ids, paging, params, views, webhooks
 from server.stripe.errors import RESPONSES, StripeRoute
 from server.stripe.intents import respond
+from server.stripe.openapi import PAGING, query
 
 router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
+# The engine's read of a tenant's events: its first EVENTS_LIMIT_MAX (docs/stripe.md).
 SCAN_MAX: Final = 1000
+TYPES_MAX: Final = 20  # Stripe's limit on types[]
 
 
-def _render(e: Engine, tenant_id: str, events: list[Event]) -> list[dict[str, Any]]:
+def _stripe_events(events: list[Event]) -> Iterator[tuple[Event, str, int]]:
+    """Every (engine event, Stripe type, n) of ``events``, in their order."""
+    for ev in events:
+        for n, kind in enumerate(webhooks.webhook_types(ev.type)):
+            yield ev, kind, n
+
+
+def _render(e: Engine, tenant_id: str, found: list[tuple[Event, str, int]]) -> list[dict[str, Any]]:
     payments: dict[str, Payment] = {}
     rows = []
-    for ev in events:
+    for ev, kind, n in found:
         if ev.payment_id not in payments:
             payments[ev.payment_id] = e.get_payment(tenant_id, ev.payment_id)
-        p = payments[ev.payment_id]
-        rows.append(views.event(ev, webhooks.data_object(e, views.stripe_type(ev.type), ev, p)))
+        data = webhooks.data_object(e, kind, ev, payments[ev.payment_id])
+        rows.append(views.event(ev, data, kind, n))
     return rows
 
 
-def _matches(kind: str, wanted: str | None) -> bool:
+def _wanted(sent: dict[str, Any]) -> list[str] | None:
+    """The types asked for (``type`` or ``types[]``; None: every type)."""
+    one, many = params.text(sent, "type"), sent.get("types")
+    if one is not None and many is not None:
+        raise ValidationError("type and types exclude each other", "types")
+    if many is None:
+        return None if one is None else [one]
+    many = [many] if isinstance(many, str) else many
+    if not isinstance(many, list) or not all(isinstance(t, str) and t for t in many):
+        raise ValidationError("types must be a list of event types", "types")
+    if len(many) > TYPES_MAX:
+        raise ValidationError(f"types holds at most {TYPES_MAX} event types", "types")
+    return many
+
+
+def _matches(kind: str, wanted: list[str] | None) -> bool:
     if wanted is None:
         return True
-    if wanted.endswith(".*"):
-        return kind.startswith(wanted[:-1])
-    return kind == wanted
+    return any(kind.startswith(w[:-1]) if w.endswith(".*") else kind == w for w in wanted)
 
 
 @router.get("/events/{event}", summary="Retrieve an Event")
 async def event(event: str, t: Tenant_, c: Calls_) -> JSONResponse:
-    payment_id, event_id = ids.decode("event", event)
+    payment_id, event_id, n = ids.decode_event(event)
 
     def read(e: Engine) -> dict[str, Any]:
-        found = [ev for ev in e.events(t.id, payment_id, SCAN_MAX) if ev.id == event_id]
+        found = [
+            row for row in _stripe_events(e.events(t.id, payment_id, SCAN_MAX))
+            if row[0].id == event_id and row[2] == n
+        ]  # fmt: skip
         if not found:
             raise NotFound("event", event)
         return _render(e, t.id, found)[0]
@@ -56,15 +86,16 @@ async def event(event: str, t: Tenant_, c: Calls_) -> JSONResponse:
     return respond(await c.read(read), False)
 
 
-@router.get("/events", summary="List Events, newest first")
+@router.get("/events", summary="List Events, newest first",
+            openapi_extra=query(*PAGING, "type"))  # fmt: skip
 async def events(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
-    wanted = params.text(sent, "type")
+    wanted = _wanted(sent)
 
     def read(e: Engine) -> list[dict[str, Any]]:
         found = [
-            ev for ev in reversed(e.events(t.id, None, SCAN_MAX))
-            if _matches(views.stripe_type(ev.type), wanted)
+            row for row in reversed(list(_stripe_events(e.events(t.id, None, SCAN_MAX))))
+            if _matches(row[1], wanted)
         ]  # fmt: skip
         return _render(e, t.id, found)
 

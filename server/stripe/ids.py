@@ -3,7 +3,9 @@
 Our ids are UUIDs; a Stripe id is its prefix and the UUID's 32 hex digits. An object that
 the engine finds through its payment carries the payment's too, so that it can be read
 without a table of its own: ``re_<payment><refund>``, ``du_<payment><dispute>``,
-``evt_<payment><event>``. A charge is a payment's one charge: ``ch_<payment>``.
+``evt_<payment><event>``. A charge is a payment's one charge: ``ch_<payment>``. One of our
+events that Stripe announces as two (``charge.succeeded`` beside
+``payment_intent.succeeded``) is two Stripe events: the second's id ends in ``_1``.
 """
 
 from __future__ import annotations
@@ -58,3 +60,23 @@ def payment_of(stripe_id: str) -> str:
     """The payment behind a ``pi_`` or ``ch_`` id."""
     kind = "charge" if stripe_id.startswith("ch_") else "payment_intent"
     return decode(kind, stripe_id)[0]
+
+
+# At most this many Stripe types stand for one event of ours (webhooks.webhook_types).
+EVENT_TYPES_MAX: Final = 9
+_EVENT_SUFFIXES: Final = frozenset(str(n) for n in range(1, EVENT_TYPES_MAX))
+
+
+def encode_event(payment_id: str, event_id: str, n: int = 0) -> str:
+    """The Stripe event that is the ``n``-th Stripe type of one of our events."""
+    return encode("event", payment_id, event_id) + (f"_{n}" if n else "")
+
+
+def decode_event(stripe_id: str) -> tuple[str, str, int]:
+    """``(payment_id, event_id, n)`` of an ``evt_`` id; ``NotFound`` for anything else."""
+    base, _, n = stripe_id.rpartition("_")
+    if base.startswith("evt_") and n in _EVENT_SUFFIXES:
+        payment_id, event_id = decode("event", base)
+        return payment_id, event_id, int(n)
+    payment_id, event_id = decode("event", stripe_id)
+    return payment_id, event_id, 0

@@ -5,38 +5,60 @@ come from the request's (``params.idempotency_key``), so a replay replays every 
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Collection
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from mockpay_core import Outcome, Payment
+from mockpay_core import Engine, Outcome, Payment
+from mockpay_core.domain.model import Customer
 from mockpay_core.domain.states import Status
 from mockpay_core.errors import InvalidTransition, NotFound, ValidationError
 from server.calls import EngineCalls
 from server.deps import Calls_, Tenant_
 from server.stripe import cards, ids, paging, params, radar, views
 from server.stripe.errors import RESPONSES, CardDeclined, StripeRoute, Unsupported
-from server.stripe.openapi import form
+from server.stripe.openapi import PAGING, form, query
 
 router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
 SINK_PATH = "/v1/mockpay/webhook_sink"
-UPDATABLE = frozenset({"metadata", "description", "expand"})
+UPDATABLE = frozenset({"metadata", "description", "payment_method", "expand"})
 CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
 
 
+async def with_customers(
+    c: EngineCalls, tenant_id: str, bodies: list[dict[str, Any]], expand: Collection[str]
+) -> list[dict[str, Any]]:
+    """``expand[]=customer``: each object's Customer in place of its ``cus_`` id (one read
+    per customer; a free-text customer, or one deleted since, stays as it is)."""
+    if "customer" not in expand:
+        return bodies
+    found: dict[str, Any] = {}
+    for body in bodies:
+        sent = body["customer"]
+        ours = views.customer_of_id(sent)
+        if ours is None:
+            continue
+        if sent not in found:
+            found[sent] = sent
+            with contextlib.suppress(NotFound):
+                customer = await c.read(functools.partial(_customer, tenant_id, ours))
+                found[sent] = views.customer(customer)
+        body["customer"] = found[sent]
+    return bodies
+
+
+def _customer(tenant_id: str, customer_id: str, e: Engine) -> Customer:
+    return e.get_customer(tenant_id, customer_id)
+
+
 async def shown(
-    c: EngineCalls, tenant_id: str, p: Payment, expand: frozenset[str]
+    c: EngineCalls, tenant_id: str, p: Payment, expand: Collection[str]
 ) -> dict[str, Any]:
-    """The PaymentIntent, its Customer rendered in place with ``expand[]=customer``."""
-    body = views.payment_intent(p, expand)
-    found = views.customer_of_id(body["customer"]) if "customer" in expand else None
-    if found is not None:
-        with contextlib.suppress(NotFound):  # deleted since: the id stays
-            body["customer"] = views.customer(
-                await c.read(lambda e: e.get_customer(tenant_id, found))
-            )
-    return body
+    """The PaymentIntent as ``expand`` asks (``latest_charge``, ``customer``)."""
+    return (await with_customers(c, tenant_id, [views.payment_intent(p, expand)], expand))[0]
 
 
 def respond(body: dict[str, Any], replayed: bool, status: int = 200) -> JSONResponse:
@@ -104,7 +126,7 @@ async def _confirm(
     if p.status is Status.FLAGGED:  # held for review: processing, as Radar's reviews are
         return p, replayed
     if p.status is Status.FAILED and p.failure_code == "fraud_blocked":
-        blocked = CardDeclined(card, views.payment_intent(p))
+        blocked = CardDeclined(views.decline_of(p) or card, views.payment_intent(p))
         blocked.replayed = replayed
         raise blocked
     declines = card.kind in (cards.Kind.DECLINE, cards.Kind.BLOCK)
@@ -149,27 +171,30 @@ async def retrieve(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSON
 
 
 @router.post("/payment_intents/{intent}", summary="Update a PaymentIntent",
-             openapi_extra=form("metadata", "description", "expand"))  # fmt: skip
+             openapi_extra=form("metadata", "description", "payment_method", "expand"))  # fmt: skip
 async def update(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
-    """Metadata (merged in; a key sent empty is removed, ``metadata=""`` removes all) and
-    description ("" removes it); any other field is refused, not ignored."""
+    """Metadata (merged in; a key sent empty is removed, ``metadata=""`` removes all),
+    description ("" removes it) and, before confirm or after a decline, the payment
+    method; any other field is refused, not ignored."""
     sent = await params.of(request)
     payment_id = ids.decode("payment_intent", intent)[0]
     other = sorted(name for name in sent if name not in UPDATABLE)
     if other:
         raise Unsupported(
-            f"Updating {other[0]} is not supported: only metadata and description change",
+            f"Updating {other[0]} is not supported: only metadata, description and"
+            " payment_method change",
             other[0],
         )  # fmt: skip
-    meta = sent.get("metadata")
+    meta, card = sent.get("metadata"), cards.from_params(sent)
     key = params.idempotency_key(request)
     out = await c.write(
         lambda e: e.update_payment(
             t.id, payment_id, metadata=params.metadata(sent), clear_metadata=meta == "",
             description=sent.get("description"), idempotency_key=key,
+            payment_method=card.name if card else None,
         ), t.id,
     )  # fmt: skip
-    return respond(views.payment_intent(out.value, params.expand(sent)), out.replayed)
+    return respond(await shown(c, t.id, out.value, params.expand(sent)), out.replayed)
 
 
 @router.post("/payment_intents/{intent}/confirm", summary="Confirm a PaymentIntent",
@@ -179,7 +204,8 @@ async def confirm(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONR
     p = await _payment(c, t.id, intent)
     key = params.idempotency_key(request)
     card = cards.from_params(sent)
-    if card is not None and card.name != p.payment_method and p.status is Status.PENDING:
+    changed = card is not None and card.name != p.payment_method and p.status is Status.PENDING
+    if card is not None and (changed or views.retryable(p)):
         out = await c.write(
             lambda e: e.update_payment(
                 t.id, p.id, payment_method=card.name,
@@ -187,8 +213,10 @@ async def confirm(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONR
             ), t.id,
         )  # fmt: skip
         p = out.value
-    p, replayed = await _confirm(c, t.id, p, card or views.card_of(p), key)
-    return respond(views.payment_intent(p, params.expand(sent)), replayed)
+    # A declined card is detached; a fraud block (decided at create) answers its 402 again.
+    held = None if views.retryable(p) else views.card_of(p)
+    p, replayed = await _confirm(c, t.id, p, card or held, key)
+    return respond(await shown(c, t.id, p, params.expand(sent)), replayed)
 
 
 @router.post("/payment_intents/{intent}/capture", summary="Capture a PaymentIntent",
@@ -197,11 +225,13 @@ async def capture(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONR
     sent = await params.of(request)
     p = await _payment(c, t.id, intent)
     amount = params.integer(sent, "amount_to_capture")
-    shown = None if amount is None else params.major(amount, p.currency, "amount_to_capture")
+    to_capture = None if amount is None else params.major(amount, p.currency, "amount_to_capture")
     key = params.idempotency_key(request)
-    out = await c.write(lambda e: e.capture(t.id, p.id, amount=shown, idempotency_key=key), t.id)
+    out = await c.write(
+        lambda e: e.capture(t.id, p.id, amount=to_capture, idempotency_key=key), t.id
+    )
     p = await _maybe_dispute(c, t.id, out.value, views.card_of(out.value), key)
-    return respond(views.payment_intent(p, params.expand(sent)), out.replayed)
+    return respond(await shown(c, t.id, p, params.expand(sent)), out.replayed)
 
 
 @router.post("/payment_intents/{intent}/cancel", summary="Cancel a PaymentIntent",
@@ -220,10 +250,11 @@ async def cancel(intent: str, request: Request, t: Tenant_, c: Calls_) -> JSONRe
         lambda e: e.cancel(t.id, payment_id, cancellation_reason=reason, idempotency_key=key),
         t.id,
     )
-    return respond(views.payment_intent(out.value, params.expand(sent)), out.replayed)
+    return respond(await shown(c, t.id, out.value, params.expand(sent)), out.replayed)
 
 
-@router.get("/payment_intents", summary="List PaymentIntents, newest first")
+@router.get("/payment_intents", summary="List PaymentIntents, newest first",
+            openapi_extra=query(*PAGING, "customer"))  # fmt: skip
 async def list_intents(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
     n, after, before = (
@@ -231,10 +262,10 @@ async def list_intents(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
         params.text(sent, "starting_after"),
         params.text(sent, "ending_before"),
     )
-    created = paging.Created.of(sent)
-    rows, more = await c.read(lambda e: paging.payments(e, t.id, n, after, before, None, created))
-    expand = {x.removeprefix("data.") for x in params.expand(sent)}
-    data = [views.payment_intent(p, expand) for p in rows]
+    created, keep = paging.Created.of(sent), paging.of_customer(params.text(sent, "customer"))
+    rows, more = await c.read(lambda e: paging.payments(e, t.id, n, after, before, keep, created))
+    expand = paging.data_expand(sent)
+    data = await with_customers(c, t.id, [views.payment_intent(p, expand) for p in rows], expand)
     return respond(views.page(data, more, "/v1/payment_intents"), False)
 
 

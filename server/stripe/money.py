@@ -1,6 +1,6 @@
 """/v1/charges (read-only views of a payment's one charge), /v1/refunds, /v1/disputes.
 
-A tenant-wide list of refunds or disputes reads the payments its latest events name
+A tenant-wide list of refunds or disputes reads the payments its first events name
 (``EVENTS_SCAN_MAX``): the engine keeps refunds and disputes per payment, and phase 1
 changes no storage.
 """
@@ -17,8 +17,8 @@ from mockpay_core.errors import NotFound, ValidationError
 from server.deps import Calls_, Tenant_
 from server.stripe import ids, paging, params, statuses, views
 from server.stripe.errors import RESPONSES, StripeRoute
-from server.stripe.intents import respond
-from server.stripe.openapi import form
+from server.stripe.intents import respond, with_customers
+from server.stripe.openapi import PAGING, form, query
 
 router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
 EVENTS_SCAN_MAX: Final = 1000
@@ -40,7 +40,8 @@ def _target(sent: dict[str, Any]) -> str:
 
 
 def _payments_with(e: Engine, tenant_id: str, event_types: tuple[str, ...]) -> list[str]:
-    """Payments whose latest events include one of ``event_types``, newest first."""
+    """Payments whose events (the first ``EVENTS_SCAN_MAX``) include one of
+    ``event_types``, newest first."""
     seen: dict[str, None] = {}
     for ev in reversed(e.events(tenant_id, None, EVENTS_SCAN_MAX)):
         if ev.type in event_types:
@@ -53,26 +54,36 @@ async def charge(charge: str, request: Request, t: Tenant_, c: Calls_) -> JSONRe
     expand = params.expand(await params.of(request))
     payment_id = ids.decode("charge", charge)[0]
     p = await c.read(lambda e: _charged(e, t.id, payment_id, charge))
-    return respond(views.charge_view(p, expand), False)
+    (body,) = await with_customers(c, t.id, [views.charge_view(p, expand)], expand)
+    return respond(body, False)
 
 
-@router.get("/charges", summary="List Charges, newest first")
+@router.get("/charges", summary="List Charges, newest first",
+            openapi_extra=query(*PAGING, "payment_intent", "customer"))  # fmt: skip
 async def charges(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
-    pi = params.text(sent, "payment_intent")
+    pi, expand = params.text(sent, "payment_intent"), paging.data_expand(sent)
     if pi is not None:
         payment_id = ids.decode("payment_intent", pi)[0]
         p = await c.read(lambda e: e.get_payment(t.id, payment_id))
-        rows = [views.charge_view(p)] if p.status in statuses.CHARGED else []
+        rows = [views.charge_view(p, expand)] if p.status in statuses.CHARGED else []
+        rows = await with_customers(c, t.id, rows, expand)
         return respond(views.page(rows, False, "/v1/charges"), False)
     n, created = params.limit(sent), paging.Created.of(sent)
-    after = params.text(sent, "starting_after")
-    after = ids.encode("payment_intent", ids.decode("charge", after)[0]) if after else None
-    page, more = await c.read(
-        lambda e: paging.payments(e, t.id, n, after, None, paging.charged, created)
-    )
-    rows = [views.charge_view(p) for p in page]
+    after, before = (_as_intent(params.text(sent, k)) for k in ("starting_after", "ending_before"))
+    customer = paging.of_customer(params.text(sent, "customer"))
+
+    def keep(p: Payment) -> bool:
+        return paging.charged(p) and (customer is None or customer(p))
+
+    page, more = await c.read(lambda e: paging.payments(e, t.id, n, after, before, keep, created))
+    rows = await with_customers(c, t.id, [views.charge_view(p, expand) for p in page], expand)
     return respond(views.page(rows, more, "/v1/charges"), False)
+
+
+def _as_intent(charge: str | None) -> str | None:
+    """A charge's id as its PaymentIntent's, which the payments' pages are keyed by."""
+    return ids.encode("payment_intent", ids.decode("charge", charge)[0]) if charge else None
 
 
 _REFUND_FORM = form("payment_intent", "charge", "amount", "reason", "expand")
@@ -109,17 +120,19 @@ async def refund(refund: str, request: Request, t: Tenant_, c: Calls_) -> JSONRe
     return respond(await c.read(read), False)
 
 
-@router.get("/refunds", summary="List Refunds, newest first")
+@router.get("/refunds", summary="List Refunds, newest first",
+            openapi_extra=query(*PAGING, "payment_intent", "charge"))  # fmt: skip
 async def refunds(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
     pi, ch = params.text(sent, "payment_intent"), params.text(sent, "charge")
+    expand = paging.data_expand(sent)
 
     def read(e: Engine) -> list[dict[str, Any]]:
         wanted = [_target(sent)] if pi or ch else _payments_with(e, t.id, ("payment.refunded",))
         rows = []
         for payment_id in wanted:
             p = e.get_payment(t.id, payment_id)
-            rows += [views.refund(r, p) for r in e.refunds(t.id, payment_id)]
+            rows += [views.refund(r, p, expand) for r in e.refunds(t.id, payment_id)]
         return paging.newest_first(rows)
 
     return respond(paging.listing(await c.read(read), sent, "/v1/refunds"), False)
@@ -141,15 +154,19 @@ async def dispute(dispute: str, request: Request, t: Tenant_, c: Calls_) -> JSON
     return respond(views.dispute(d, p, expand), False)
 
 
-@router.get("/disputes", summary="List Disputes, newest first")
+@router.get("/disputes", summary="List Disputes, newest first",
+            openapi_extra=query(*PAGING, "payment_intent", "charge"))  # fmt: skip
 async def disputes(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
+    pi, ch = params.text(sent, "payment_intent"), params.text(sent, "charge")
+    expand = paging.data_expand(sent)
 
     def read(e: Engine) -> list[dict[str, Any]]:
+        wanted = [_target(sent)] if pi or ch else _payments_with(e, t.id, ("dispute.created",))
         rows = []
-        for payment_id in _payments_with(e, t.id, ("dispute.created",)):
+        for payment_id in wanted:
             p = e.get_payment(t.id, payment_id)
-            rows += [views.dispute(d, p) for d in e.disputes(t.id, payment_id)]
+            rows += [views.dispute(d, p, expand) for d in e.disputes(t.id, payment_id)]
         return paging.newest_first(rows)
 
     return respond(paging.listing(await c.read(read), sent, "/v1/disputes"), False)

@@ -37,3 +37,23 @@ def form(*names: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
             "content": {"application/x-www-form-urlencoded": {"schema": schema}},
         }
     }
+
+
+_QUERY_KINDS: Final[dict[str, dict[str, Any]]] = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+    "created": {"type": "integer"},
+}
+PAGING: Final = ("limit", "starting_after", "ending_before", "created")
+
+
+def query(*names: str) -> dict[str, Any]:
+    """``openapi_extra`` for a list route that reads the query parameters ``names`` (the
+    paging ones and its filters; ``created[gte]``-style and ``expand[]`` are read too,
+    not declared)."""
+    kinds = {n: _QUERY_KINDS.get(n, {"type": "string"}) for n in names}
+    return {
+        "parameters": [
+            {"name": n, "in": "query", "required": False, "schema": kind}
+            for n, kind in kinds.items()
+        ]
+    }

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final, TypeVar
 
 from mockpay_core import Engine, Payment
 from mockpay_core.errors import NotFound, ValidationError
 from mockpay_core.service.queries import encode_cursor
-from server.stripe import ids, params, statuses
+from server.stripe import ids, params, statuses, views
 
 WALK_ROWS_MAX: Final = 10_000
 _WALK_PAGE: Final = 100
@@ -48,7 +49,12 @@ class Created:
         return cls(**{k: params.integer(value, k) for k in value})
 
     def keeps(self, p: Payment) -> bool:
-        t = int(p.created_at.timestamp())
+        return self.keeps_at(p.created_at)
+
+    def keeps_at(self, when: datetime) -> bool:
+        return self.keeps_unix(int(when.timestamp()))
+
+    def keeps_unix(self, t: int) -> bool:
         return (
             (self.gt is None or t > self.gt) and (self.gte is None or t >= self.gte)
             and (self.lt is None or t < self.lt) and (self.lte is None or t <= self.lte)
@@ -115,6 +121,18 @@ def _kept(p: Payment, keep: Callable[[Payment], bool] | None, created: Created |
     return (keep is None or keep(p)) and (created is None or created.keeps(p))
 
 
+def of_customer(customer: str | None) -> Callable[[Payment], bool] | None:
+    """Stripe's ``customer`` filter: the payments of that customer (None: every one)."""
+    if customer is None:
+        return None
+    return lambda p: views.customer_of(p) == customer
+
+
+def data_expand(sent: dict[str, Any]) -> frozenset[str]:
+    """A list's ``expand[]=data.<field>``, as the field names of each object."""
+    return frozenset(x.removeprefix("data.") for x in params.expand(sent))
+
+
 def charged(p: Payment) -> bool:
     """The payment went to the card network: it has a charge."""
     return p.status in statuses.CHARGED
@@ -143,7 +161,11 @@ def window(
 
 
 def listing(rows: list[dict[str, Any]], sent: dict[str, Any], url: str) -> dict[str, Any]:
-    """Stripe's list object of a page of ``rows`` (objects, newest first) as ``sent`` asks."""
+    """Stripe's list object of a page of ``rows`` (objects, newest first) as ``sent`` asks
+    (paging, and the ``created`` filter)."""
+    created = Created.of(sent)
+    if created is not None:
+        rows = [r for r in rows if created.keeps_unix(int(r["created"]))]
     after, before = params.text(sent, "starting_after"), params.text(sent, "ending_before")
     data, more = window(rows, lambda r: str(r["id"]), params.limit(sent), after, before)
     return {"object": "list", "data": data, "has_more": more, "url": url}

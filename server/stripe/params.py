@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from decimal import Decimal
 from typing import Any, Final
@@ -18,6 +19,7 @@ from server.stripe import forms
 KEY_PREFIX: Final = "stripe:"
 LIMIT_DEFAULT: Final = 10
 LIMIT_MAX: Final = 100
+_INTEGER: Final = re.compile(r"-?[0-9]{1,18}")
 
 
 async def of(request: Request) -> dict[str, Any]:
@@ -41,15 +43,17 @@ def text(params: dict[str, Any], name: str, required: bool = False) -> str | Non
 
 
 def integer(params: dict[str, Any], name: str, required: bool = False) -> int | None:
+    """An integer parameter: ASCII digits, an optional minus sign (an empty value is no
+    integer; absent, it is None unless ``required``)."""
     value = params.get(name)
-    if value is None or value == "":
+    if value is None or (required and value == ""):
         if required:
             raise ValidationError(f"Missing required param: {name}.", name)
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if not isinstance(value, str) or not value.lstrip("-").isdigit():
-        raise ValidationError(f"Invalid integer: {value}", name)
+    if not isinstance(value, str) or not _INTEGER.fullmatch(value):
+        raise ValidationError(f"Invalid integer: {str(value)[:40]}", name)
     return int(value)
 
 

@@ -14,7 +14,7 @@ from mockpay_core import Payment, Refund
 from mockpay_core.domain.model import Customer, Dispute, DisputeStatus, Event
 from mockpay_core.domain.states import Status
 from mockpay_core.errors import NotFound
-from mockpay_core.service.payments import EXPIRED_REASON
+from mockpay_core.service.payments import EXPIRED_REASON, FAILURE_CODES
 from server.stripe import cards, ids, radar, statuses
 from server.stripe.errors import API_VERSION
 
@@ -56,6 +56,18 @@ def card_of(p: Payment) -> cards.Card | None:
     return cards.find(p.payment_method) if p.payment_method else None
 
 
+def attached_card(p: Payment) -> cards.Card | None:
+    """The card the intent holds: Stripe detaches a declined one (it stays in
+    ``last_payment_error.payment_method``), so a failed intent holds none."""
+    return None if p.status is Status.FAILED else card_of(p)
+
+
+def retryable(p: Payment) -> bool:
+    """Declined by the card network (not refused by fraud rules): confirming again with a
+    payment method takes the state table's ``retry`` edge."""
+    return p.status is Status.FAILED and p.failure_code in FAILURE_CODES
+
+
 def decline_of(p: Payment) -> cards.Card | None:
     """The card whose decline a failed payment reads as: its own, when it is a declining
     one, else the one that stands for the engine's failure code."""
@@ -95,7 +107,7 @@ def cancellation_reason(p: Payment) -> str | None:
 
 
 def payment_intent(p: Payment, expand: Collection[str] = ()) -> dict[str, Any]:
-    card = card_of(p)
+    card = attached_card(p)
     charge: Any = None
     if p.status in statuses.CHARGED:
         charge = charge_view(p) if "latest_charge" in expand else ids.encode("charge", p.id)
@@ -202,12 +214,16 @@ def dispute(d: Dispute, p: Payment, expand: Collection[str] = ()) -> dict[str, A
     }  # fmt: skip
 
 
-def event(e: Event, data_object: dict[str, Any]) -> dict[str, Any]:
+def event(
+    e: Event, data_object: dict[str, Any], kind: str | None = None, n: int = 0
+) -> dict[str, Any]:
+    """Our event as Stripe's event of ``kind``, the ``n``-th Stripe type it stands for
+    (``webhooks.webhook_types``; the first, its own type, by default)."""
     return {
-        "id": ids.encode("event", e.payment_id, e.id), "object": "event",
+        "id": ids.encode_event(e.payment_id, e.id, n), "object": "event",
         "api_version": API_VERSION, "created": unix(e.created_at),
         "data": {"object": data_object}, "livemode": False, "pending_webhooks": 0,
-        "request": {"id": None, "idempotency_key": None}, "type": stripe_type(e.type),
+        "request": {"id": None, "idempotency_key": None}, "type": kind or stripe_type(e.type),
     }  # fmt: skip
 
 

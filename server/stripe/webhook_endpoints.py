@@ -14,7 +14,7 @@ from server.deps import Calls_, Tenant_
 from server.stripe import ids, paging, params, views
 from server.stripe.errors import RESPONSES, StripeRoute
 from server.stripe.intents import respond
-from server.stripe.openapi import form
+from server.stripe.openapi import form, query
 
 router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
 _FIELDS = ("url", "enabled_events", "description", "metadata")
@@ -96,7 +96,8 @@ async def delete(endpoint: str, request: Request, t: Tenant_, c: Calls_) -> JSON
     return respond(body, out.replayed)
 
 
-@router.get("/webhook_endpoints", summary="List WebhookEndpoints, newest first")
+@router.get("/webhook_endpoints", summary="List WebhookEndpoints, newest first",
+            openapi_extra=query("limit", "starting_after", "ending_before"))  # fmt: skip
 async def listing(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     sent = await params.of(request)
     rows = [view(w) for w in await c.read(lambda e: e.list_webhook_endpoints(t.id))]

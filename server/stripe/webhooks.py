@@ -9,7 +9,6 @@ endpoint's URL with ``Stripe-Signature``, with its own retries and dead letter.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Final, Protocol
 
 from mockpay_core import Payment, Refund
@@ -22,6 +21,7 @@ from server.stripe import views
 EXTRA_TYPES: Final = {
     "payment.success": ("charge.succeeded",),
     "payment.captured": ("charge.succeeded",),
+    "payment.failed": ("charge.failed",),
     "payment.refunded": ("refund.created",),
 }
 
@@ -55,16 +55,15 @@ def data_object(r: Records, kind: str, event: Event, p: Payment) -> dict[str, An
 
 
 def fanout(uow: UnitOfWork, ids: IdSource, event: Event, payment: Payment) -> list[Event]:
-    """One copy of ``event`` per (Stripe type, endpoint that wants it). The first type's
-    body keeps the event's own id (``evt_``, as ``/v1/events`` shows it); every endpoint
-    gets the same body for one type, as Stripe sends one event to each."""
+    """One copy of ``event`` per (Stripe type, endpoint that wants it). Each type's body
+    has the id ``/v1/events`` shows for it (``ids.encode_event``); every endpoint gets the
+    same body for one type, as Stripe sends one event to each."""
     copies: list[Event] = []
-    for i, kind in enumerate(webhook_types(event.type)):
+    for n, kind in enumerate(webhook_types(event.type)):
         endpoints = uow.endpoints_for(event.tenant_id, kind)
         if not endpoints:
             continue
-        body_event = event if i == 0 else dataclasses.replace(event, id=ids.uuid())
-        body = {**views.event(body_event, data_object(uow, kind, event, payment)), "type": kind}
+        body = views.event(event, data_object(uow, kind, event, payment), kind, n)
         copies += [
             Event(ids.uuid(), event.tenant_id, event.payment_id, kind, body, event.created_at,
                   endpoint_id=w.id)

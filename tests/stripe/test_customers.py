@@ -85,3 +85,39 @@ def test_another_tenants_customer_is_404(server: RunningServer, client: V1) -> N
         with pytest.raises(stripe.InvalidRequestError) as exc:
             call()
         assert exc.value.http_status == 404
+
+
+def test_expand_customer_on_every_intent_verb_and_lists_filter_by_customer(client: V1) -> None:
+    ann, bob = (client.v1.customers.create(params={"name": n}) for n in ("Ann", "Bob"))
+    wanted = {"expand": ["customer"]}
+    pi = client.v1.payment_intents.create(
+        params={"amount": 500, "currency": "usd", "customer": ann.id, "capture_method": "manual"}
+    )
+    done = client.v1.payment_intents.confirm(
+        pi.id, params={"payment_method": "pm_card_visa", **wanted}
+    )
+    assert done.customer.name == "Ann"
+    changed = client.v1.payment_intents.update(pi.id, params={"description": "mug", **wanted})
+    assert changed.customer.name == "Ann"
+    captured = client.v1.payment_intents.capture(pi.id, params=wanted)
+    assert captured.customer.name == "Ann" and captured.status == "succeeded"
+    charge = client.v1.charges.retrieve(captured.latest_charge, params=wanted)
+    assert charge.customer.name == "Ann"
+    other = client.v1.payment_intents.create(
+        params={"amount": 600, "currency": "usd", "customer": bob.id,
+                "payment_method": "pm_card_visa", "confirm": True}
+    )  # fmt: skip
+    canceled = client.v1.payment_intents.cancel(
+        client.v1.payment_intents.create(
+            params={"amount": 700, "currency": "usd", "customer": bob.id}
+        ).id,
+        params=wanted,
+    )
+    assert canceled.customer.name == "Bob"
+    of_bob = client.v1.payment_intents.list(
+        params={"customer": bob.id, "expand": ["data.customer"]}
+    )
+    assert [p.id for p in of_bob.data] == [canceled.id, other.id]
+    assert {p.customer.name for p in of_bob.data} == {"Bob"}
+    charges = client.v1.charges.list(params={"customer": ann.id, "expand": ["data.customer"]})
+    assert [(c.id, c.customer.name) for c in charges.data] == [(charge.id, "Ann")]

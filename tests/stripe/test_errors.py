@@ -88,19 +88,45 @@ def test_every_error_class_has_a_stripe_kind() -> None:
     assert stripe_errors.kind_of(RateLimited.__new__(RateLimited)).status == 429
 
 
-def _routes(pi: str, ch: str, re: str, du: str, evt: str) -> list[tuple[str, str]]:
-    return [
-        ("GET", f"/v1/payment_intents/{pi}"), ("POST", f"/v1/payment_intents/{pi}"),
-        ("POST", f"/v1/payment_intents/{pi}/confirm"),
-        ("POST", f"/v1/payment_intents/{pi}/capture"),
-        ("POST", f"/v1/payment_intents/{pi}/cancel"), ("GET", f"/v1/charges/{ch}"),
-        ("GET", f"/v1/charges?payment_intent={pi}"), ("POST", f"/v1/refunds?payment_intent={pi}"),
-        ("POST", f"/v1/refunds?charge={ch}"), ("GET", f"/v1/refunds/{re}"),
-        ("GET", f"/v1/refunds?payment_intent={pi}"), ("GET", f"/v1/disputes/{du}"),
-        ("POST", f"/v1/disputes/{du}/close"), ("GET", f"/v1/events/{evt}"),
-        ("GET", f"/v1/payment_intents?starting_after={pi}"),
-        ("GET", f"/v1/payment_intents?ending_before={pi}"),
-    ]  # fmt: skip
+# Every /v1 route that takes an id, in the path or as a parameter, with another tenant's.
+ROUTES: tuple[tuple[str, str], ...] = (
+    ("GET", "/v1/payment_intents/{pi}"), ("POST", "/v1/payment_intents/{pi}"),
+    ("POST", "/v1/payment_intents/{pi}/confirm"), ("POST", "/v1/payment_intents/{pi}/capture"),
+    ("POST", "/v1/payment_intents/{pi}/cancel"),
+    ("POST", "/v1/payment_intents?amount=100&currency=usd&customer={cus}"),
+    ("GET", "/v1/payment_intents?starting_after={pi}"),
+    ("GET", "/v1/payment_intents?ending_before={pi}"),
+    ("GET", "/v1/charges/{ch}"), ("GET", "/v1/charges?payment_intent={pi}"),
+    ("GET", "/v1/charges?starting_after={ch}"), ("GET", "/v1/charges?ending_before={ch}"),
+    ("POST", "/v1/refunds?payment_intent={pi}"), ("POST", "/v1/refunds?charge={ch}"),
+    ("GET", "/v1/refunds/{re}"), ("GET", "/v1/refunds?payment_intent={pi}"),
+    ("GET", "/v1/refunds?charge={ch}"),
+    ("GET", "/v1/disputes/{du}"), ("POST", "/v1/disputes/{du}/close"),
+    ("GET", "/v1/disputes?payment_intent={pi}"),
+    ("GET", "/v1/events/{evt}"), ("GET", "/v1/events/{evt2}"),
+    ("GET", "/v1/customers/{cus}"), ("POST", "/v1/customers/{cus}"),
+    ("DELETE", "/v1/customers/{cus}"),
+    ("GET", "/v1/webhook_endpoints/{we}"), ("POST", "/v1/webhook_endpoints/{we}"),
+    ("DELETE", "/v1/webhook_endpoints/{we}"),
+)  # fmt: skip
+
+
+def test_the_routes_checked_are_every_v1_route_with_an_id(server: RunningServer) -> None:
+    paths = httpx.get(server.url + "/openapi.json").json()["paths"]
+    templates = {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if path.startswith("/v1/") and "{" in path
+        for method in operations
+    }
+    checked = {(m, _template(p)) for m, p in ROUTES if "?" not in p}
+    assert {(m, _template(p)) for m, p in templates} == checked
+
+
+def _template(path: str) -> str:
+    """A route's path with its one parameter's name left out."""
+    head, _, rest = path.partition("{")
+    return head + "{}" + rest.partition("}")[2]
 
 
 def test_another_tenant_s_ids_are_404_on_every_route(server: RunningServer, client: V1) -> None:
@@ -113,14 +139,27 @@ def test_another_tenant_s_ids_are_404_on_every_route(server: RunningServer, clie
     )
     refund = client.v1.refunds.create(params={"payment_intent": paid.id, "amount": 100})
     dispute = client.v1.disputes.list().data[0]
-    event = client.v1.events.list().data[0]
+    refunded, second = client.v1.events.list().data[:2]  # refund.created, charge.refunded
+    customer = client.v1.customers.create(params={"name": "Ann"})
+    endpoint = client.v1.webhook_endpoints.create(
+        params={"url": "http://127.0.0.1:9/hook", "enabled_events": ["*"]}
+    )
+    mine = {"pi": pi.id, "ch": pi.latest_charge, "re": refund.id, "du": dispute.id,
+            "evt": second.id, "evt2": refunded.id, "cus": customer.id,
+            "we": endpoint.id}  # fmt: skip
     other = {"Authorization": f"Bearer {new_key(server)}"}
-    for method, path in _routes(pi.id, pi.latest_charge, refund.id, dispute.id, event.id):
-        answer = httpx.request(method, server.url + path, headers=other)
+    for method, path in ROUTES:
+        answer = httpx.request(method, server.url + path.format(**mine), headers=other)
         assert answer.status_code == 404, (method, path, answer.text)
         assert answer.json()["error"]["code"] == "resource_missing"
     assert client.v1.payment_intents.retrieve(pi.id).status == "succeeded"  # untouched
-    assert ids.decode("event", event.id)[0] == ids.payment_of(paid.id)  # the newest: its refund
+    assert client.v1.customers.retrieve(customer.id).name == "Ann"
+    assert client.v1.webhook_endpoints.retrieve(endpoint.id).status == "enabled"
+    assert ids.decode_event(refunded.id) == (  # the newest: its refund, as refund.created
+        ids.payment_of(paid.id),
+        ids.decode_event(second.id)[1],
+        1,
+    )
 
 
 def test_a_known_path_with_another_method_is_405(server: RunningServer, api_key: str) -> None:
@@ -143,3 +182,19 @@ def test_a_bug_is_stripe_s_api_error_and_logged(
     assert exc.value.http_status == 500
     assert exc.value.headers["stripe-version"] == stripe.api_version  # the SDK's, echoed
     assert "a bug" not in str(exc.value.json_body)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=%C2%B9", "limit=", "created=", "created=%D9%A3",
+     "created[gt]=x", "limit=1234567890123456789012"],
+)  # fmt: skip
+def test_a_bad_integer_in_a_list_query_is_a_400(
+    server: RunningServer, api_key: str, query: str
+) -> None:
+    for path in ("/v1/charges", "/v1/refunds", "/v1/events", "/v1/payment_intents"):
+        answer = httpx.get(
+            f"{server.url}{path}?{query}", headers={"Authorization": f"Bearer {api_key}"}
+        )
+        assert answer.status_code == 400, (path, query, answer.text)
+        assert answer.json()["error"]["type"] == "invalid_request_error"

@@ -37,3 +37,13 @@ def test_each_kind_round_trips() -> None:
 def test_anything_else_is_resource_missing(bad: str) -> None:
     with pytest.raises(NotFound):
         ids.decode("payment_intent", bad)
+
+
+def test_an_event_id_names_which_of_its_stripe_types_it_is() -> None:
+    assert ids.encode_event(P, R) == ids.encode("event", P, R)
+    for n in range(ids.EVENT_TYPES_MAX):
+        assert ids.decode_event(ids.encode_event(P, R, n)) == (P, R, n)
+    base = ids.encode("event", P, R)
+    for bad in (base + "_0", base + "_01", base + f"_{ids.EVENT_TYPES_MAX}", base + "_", "evt_1"):
+        with pytest.raises(NotFound):
+            ids.decode_event(bad)

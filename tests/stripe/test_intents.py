@@ -121,7 +121,7 @@ def test_update_merges_metadata_and_sets_the_description(
     actions = [a.action for a in engine.audit_history(tenant.id, ids.payment_of(pi.id))]
     assert actions == ["create", "succeed", "update", "update"]
     types = [e.type for e in client.v1.events.list().auto_paging_iter()]
-    assert "payment_intent.updated" not in types and len(types) == 1
+    assert sorted(types) == ["charge.succeeded", "payment_intent.succeeded"]  # no update event
 
 
 def test_an_update_replays_with_its_key_and_refuses_other_fields(client: V1) -> None:
@@ -161,8 +161,60 @@ def test_a_payment_method_given_at_confirm_is_kept(client: V1) -> None:
         )
     assert exc.value.error.decline_code == "incorrect_cvc"  # type: ignore[union-attr]
     later = client.v1.payment_intents.retrieve(pi.id)
-    assert later.payment_method == "pm_card_chargeDeclinedIncorrectCvc"
-    assert later.last_payment_error.decline_code == "incorrect_cvc"
+    assert (later.status, later.payment_method) == ("requires_payment_method", None)
+    error = later.last_payment_error
+    assert (error.type, error.code, error.decline_code) == (
+        "card_error",
+        "incorrect_cvc",
+        "incorrect_cvc",
+    )
+    assert error.payment_method.id == "pm_card_chargeDeclinedIncorrectCvc"
+
+
+def test_a_declined_intent_is_confirmed_again_with_another_card(
+    server: RunningServer, client: V1, api_key: str
+) -> None:
+    pi = _pi(client, payment_method="pm_card_chargeDeclinedInsufficientFunds")
+    with pytest.raises(stripe.CardError) as exc:
+        client.v1.payment_intents.confirm(pi.id)
+    assert exc.value.error.decline_code == "insufficient_funds"  # type: ignore[union-attr]
+    with pytest.raises(stripe.InvalidRequestError) as bare:  # the declined card is detached
+        client.v1.payment_intents.confirm(pi.id)
+    assert bare.value.code == "payment_intent_unexpected_state"
+    with pytest.raises(stripe.CardError) as again:
+        client.v1.payment_intents.confirm(
+            pi.id, params={"payment_method": "pm_card_chargeDeclined"}
+        )
+    assert again.value.error.decline_code == "generic_decline"  # type: ignore[union-attr]
+    retry = {"params": {"payment_method": "pm_card_visa"}, "options": {"idempotency_key": "r-1"}}
+    done = client.v1.payment_intents.confirm(pi.id, **retry)  # type: ignore[arg-type]
+    assert (done.status, done.payment_method, done.last_payment_error) == (
+        "succeeded",
+        "pm_card_visa",
+        None,
+    )
+    assert done.amount_received == 2000
+    replay = client.v1.payment_intents.confirm(pi.id, **retry)  # type: ignore[arg-type]
+    assert replay.last_response is not None
+    assert replay.last_response.headers.get("Idempotent-Replayed") == "true"
+    assert replay.to_dict() == done.to_dict()
+    engine = server.app.state.engine
+    tenant = engine.authenticate(api_key)
+    history = engine.audit_history(tenant.id, ids.payment_of(pi.id))
+    assert [a.action for a in history] == ["create", "fail", "retry", "fail", "retry", "succeed"]
+    types = [e.type for e in client.v1.events.list().auto_paging_iter()]
+    assert types.count("payment_intent.payment_failed") == 2
+    assert types.count("payment_intent.succeeded") == 1
+
+
+def test_an_intent_blocked_by_fraud_rules_is_not_retried(client: V1) -> None:
+    pi = _pi(client, payment_method="pm_card_radarBlock")
+    with pytest.raises(stripe.CardError):
+        client.v1.payment_intents.confirm(pi.id, params={"payment_method": "pm_card_radarBlock"})
+    with pytest.raises(stripe.CardError) as exc:
+        client.v1.payment_intents.confirm(pi.id, params={"payment_method": "pm_card_visa"})
+    assert exc.value.error.decline_code == "fraudulent"  # type: ignore[union-attr]
+    assert client.v1.payment_intents.retrieve(pi.id).status == "requires_payment_method"
 
 
 def test_list_pages_newest_first_in_both_directions(client: V1) -> None:
@@ -196,3 +248,22 @@ def test_parameters_not_modelled_are_ignored_on_create_and_refused_on_update(cli
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.payment_intents.update(pi.id, params={"receipt_email": "c@d.test"})
     assert exc.value.param == "receipt_email"
+
+
+def test_an_update_sets_the_payment_method_before_confirm_and_after_a_decline(client: V1) -> None:
+    pi = _pi(client)
+    attached = client.v1.payment_intents.update(pi.id, params={"payment_method": "tok_visa"})
+    assert (attached.status, attached.payment_method) == ("requires_confirmation", "pm_card_visa")
+    with pytest.raises(stripe.CardError):
+        client.v1.payment_intents.confirm(
+            pi.id, params={"payment_method": "pm_card_chargeDeclinedExpiredCard"}
+        )
+    again = client.v1.payment_intents.update(pi.id, params={"payment_method": "pm_card_amex"})
+    assert (again.status, again.payment_method) == ("requires_confirmation", "pm_card_amex")
+    assert client.v1.payment_intents.confirm(pi.id).status == "succeeded"
+    with pytest.raises(stripe.InvalidRequestError) as late:
+        client.v1.payment_intents.update(pi.id, params={"payment_method": "pm_card_visa"})
+    assert late.value.code == "payment_intent_unexpected_state"
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        client.v1.payment_intents.update(_pi(client).id, params={"payment_method": "pm_nope"})
+    assert (unknown.value.http_status, unknown.value.param) == (404, "payment_method")

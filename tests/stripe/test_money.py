@@ -85,8 +85,13 @@ def test_events_retrieve_list_and_filter_by_type(client: V1) -> None:
     kinds = [e.type for e in client.v1.events.list().data]
     assert kinds == [
         "payment_intent.canceled", "payment_intent.amount_capturable_updated",
-        "charge.refunded", "payment_intent.succeeded",
+        "refund.created", "charge.refunded", "charge.succeeded", "payment_intent.succeeded",
     ]  # fmt: skip
+    (created,) = client.v1.events.list(params={"type": "refund.created"}).data
+    assert (created.data.object.object, created.data.object.amount) == ("refund", 100)
+    assert client.v1.events.retrieve(created.id).to_dict() == created.to_dict()
+    charged = client.v1.events.list(params={"types": ["charge.succeeded", "charge.refunded"]})
+    assert [e.type for e in charged.data] == ["charge.refunded", "charge.succeeded"]
     (refunded,) = client.v1.events.list(params={"type": "charge.refunded"}).data
     assert (refunded.object, refunded.data.object.object) == ("event", "charge")
     assert refunded.data.object.amount_refunded == 100
@@ -94,6 +99,9 @@ def test_events_retrieve_list_and_filter_by_type(client: V1) -> None:
     intents = client.v1.events.list(params={"type": "payment_intent.*"}).data
     assert len(intents) == 3 and all(e.data.object.object == "payment_intent" for e in intents)
     assert client.v1.events.list(params={"limit": 1}).has_more is True
+    with pytest.raises(stripe.InvalidRequestError) as both:
+        client.v1.events.list(params={"type": "charge.refunded", "types": ["charge.refunded"]})
+    assert both.value.param == "types"
 
 
 def test_charges_page_past_intents_never_confirmed(client: V1) -> None:
@@ -103,3 +111,22 @@ def test_charges_page_past_intents_never_confirmed(client: V1) -> None:
     first = client.v1.charges.list(params={"limit": 2})
     assert ([c.id for c in first.data], first.has_more) == (paid[::-1][:2], True)
     assert [c.id for c in first.auto_paging_iter()] == paid[::-1]
+
+
+def test_lists_filter_by_created_and_expand_their_objects(client: V1) -> None:
+    paid = [_paid(client) for _ in range(3)]
+    for pi in paid:
+        client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 100})
+    refunds = client.v1.refunds.list(params={"expand": ["data.payment_intent"]})
+    assert [r.payment_intent.id for r in refunds.data] == [p.id for p in reversed(paid)]
+    created = refunds.data[0].created
+    assert client.v1.refunds.list(params={"created": {"gt": created}}).data == []
+    assert len(client.v1.refunds.list(params={"created": {"lte": created}}).data) == 3
+    assert client.v1.events.list(params={"created": {"gt": created}}).data == []
+    charges = client.v1.charges.list(params={"limit": 1, "ending_before": paid[0].latest_charge})
+    assert ([c.id for c in charges.data], charges.has_more) == ([paid[1].latest_charge], True)
+    expanded = client.v1.charges.list(params={"expand": ["data.payment_intent"]})
+    assert [c.payment_intent.id for c in expanded.data] == [p.id for p in reversed(paid)]
+    assert [c.id for c in client.v1.charges.list().auto_paging_iter()] == [
+        p.latest_charge for p in reversed(paid)
+    ]

@@ -47,6 +47,7 @@ def test_the_node_sdk_flow(server: RunningServer, api_key: str, node_modules: Pa
         "step": "decline", "raised": "StripeCardError", "decline_code": "generic_decline",
         "card_error": True,
     }  # fmt: skip
+    assert steps["retry"] == {"step": "retry", "status": "succeeded", "error": None}
     assert steps["paging"] == {"step": "paging", "count": 2}
     assert steps["webhook"] == {
         "step": "webhook", "type": "payment_intent.succeeded", "same": True,

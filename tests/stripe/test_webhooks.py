@@ -149,11 +149,11 @@ def test_every_event_type_verifies_with_construct_event(
     engine.set_fraud_rule_active(rule.id, False)
     assert held.status == "processing"  # flagged: held for review
     engine.review(tenant.id, ids.payment_of(held.id), "approve")
-    # 2 paid + 2 refund + 1 authorized + 2 captured + 1 declined + 1 canceled + 3 disputed
+    # 2 paid + 2 refund + 1 authorized + 2 captured + 2 declined + 1 canceled + 3 disputed
     # + 1 closed + 1 review opened + 1 closed
     tick(server)
-    events = verified(wait_for(receiver, 15), endpoint.secret)
-    assert len(events) == 15
+    events = verified(wait_for(receiver, 16), endpoint.secret)
+    assert len(events) == 16
     assert sorted({e.type for e in events}) == ALL_TYPES
     by_type = {e.type: e for e in events}
     assert by_type["refund.created"].data.object.amount == 200
@@ -163,9 +163,20 @@ def test_every_event_type_verifies_with_construct_event(
         "card_declined"
     )
     assert by_type["charge.dispute.created"].data.object.payment_intent == disputed.id
-    first = next(e for e in events if e.type == "payment_intent.succeeded")
-    assert client.v1.events.retrieve(first.id).type == "payment_intent.succeeded"
+    failed = by_type["charge.failed"].data.object
+    assert (failed.object, failed.status, failed.failure_code) == (
+        "charge",
+        "failed",
+        "card_declined",
+    )
     assert len({e.id for e in events}) == len(events)  # one delivery per event and endpoint
+    for sent in events:  # every event sent is the API's: same id, type and object
+        found = client.v1.events.retrieve(sent.id)
+        assert (found.type, found.data.object.id) == (sent.type, sent.data.object.id)
+    listed = {e.id: e.type for e in client.v1.events.list().auto_paging_iter()}
+    assert listed == {e.id: e.type for e in events}
+    charges = client.v1.events.list(params={"types": ["charge.succeeded", "refund.created"]})
+    assert sorted(e.type for e in charges.data) == ["charge.succeeded"] * 3 + ["refund.created"]
 
 
 def test_a_tampered_body_is_refused(server: RunningServer, client: V1, receiver: Receiver) -> None:

@@ -59,7 +59,8 @@ def test_the_original_six_states_and_transitions_are_kept() -> None:
 
 
 def test_terminal_states_allow_nothing() -> None:
-    assert {Status.FAILED, Status.CANCELED, Status.REFUNDED} == TERMINAL
+    assert {Status.CANCELED, Status.REFUNDED} == TERMINAL
+    assert allowed_actions(Status.FAILED) == {Action.RETRY}  # a declined card, tried again
     for state in TERMINAL:
         assert allowed_actions(state) == frozenset()
 
@@ -75,10 +76,11 @@ def test_every_state_is_reachable_from_creation() -> None:
     assert seen == set(Status)
 
 
-def test_only_plain_pending_creation_is_silent() -> None:
+def test_only_plain_pending_creation_and_a_retry_are_silent() -> None:
     silent = [e for e in TRANSITIONS if e.event is None]
     assert [(e.source, e.action, e.target) for e in silent] == [
-        (None, Action.CREATE, Status.PENDING)
+        (None, Action.CREATE, Status.PENDING),
+        (Status.FAILED, Action.RETRY, Status.PENDING),  # its outcome is what is announced
     ]
 
 

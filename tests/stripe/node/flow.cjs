@@ -35,6 +35,9 @@ async function main() {
   } catch (err) {
     say("decline", { raised: err.type, decline_code: err.decline_code,
                      card_error: err instanceof Stripe.errors.StripeCardError });
+    const retried = await stripe.paymentIntents.confirm(err.payment_intent.id,
+                                                        { payment_method: "pm_card_visa" });
+    say("retry", { status: retried.status, error: retried.last_payment_error });
   }
   const seen = [];
   for await (const item of stripe.paymentIntents.list({ limit: 1 })) seen.push(item.id);
