@@ -17,7 +17,7 @@ method is safe to call from many threads at once.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -284,6 +284,13 @@ class Engine:
     ) -> list[Event]:
         with self.ctx.store.reader() as r:
             return r.events(tenant_id, payment_id, max(1, min(limit, EVENTS_LIMIT_MAX)))
+
+    def latest_events(
+        self, tenant_id: str, limit: int = 100, types: Sequence[str] | None = None
+    ) -> list[Event]:
+        """The tenant's newest events, newest first, of ``types`` only if given."""
+        with self.ctx.store.reader() as r:
+            return r.latest_events(tenant_id, max(1, min(limit, EVENTS_LIMIT_MAX)), types)
 
     def verify_audit(self, tenant_id: str) -> ChainVerification:
         return queries.verify_audit(self.ctx, tenant_id)

@@ -26,7 +26,8 @@ from server.stripe.intents import respond
 from server.stripe.openapi import PAGING, query
 
 router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"])
-# The engine's read of a tenant's events: its first EVENTS_LIMIT_MAX (docs/stripe.md).
+# A list reads the tenant's newest SCAN_MAX engine events (of the types asked for, when they
+# can be named): the engine's EVENTS_LIMIT_MAX (docs/stripe.md). A payment's, when retrieved.
 SCAN_MAX: Final = 1000
 TYPES_MAX: Final = 20  # Stripe's limit on types[]
 
@@ -70,6 +71,19 @@ def _matches(kind: str, wanted: list[str] | None) -> bool:
     return any(kind.startswith(w[:-1]) if w.endswith(".*") else kind == w for w in wanted)
 
 
+def engine_types(wanted: list[str] | None) -> list[str] | None:
+    """The engine's event types that are sent as one of the Stripe types ``wanted``, for
+    the database to filter on; None when any may be (no filter, or ``mockpay.*``)."""
+    if wanted is None or any(w.startswith("mockpay.") and w.endswith("*") for w in wanted):
+        return None
+    known = set(views.EVENT_TYPES) | set(webhooks.EXTRA_TYPES)
+    found = {
+        ours for ours in known if any(_matches(k, wanted) for k in webhooks.webhook_types(ours))
+    }
+    found |= {w.removeprefix("mockpay.") for w in wanted if w.startswith("mockpay.")}
+    return sorted(found)
+
+
 @router.get("/events/{event}", summary="Retrieve an Event")
 async def event(event: str, t: Tenant_, c: Calls_) -> JSONResponse:
     payment_id, event_id, n = ids.decode_event(event)
@@ -93,8 +107,9 @@ async def events(request: Request, t: Tenant_, c: Calls_) -> JSONResponse:
     wanted = _wanted(sent)
 
     def read(e: Engine) -> list[dict[str, Any]]:
-        found = [
-            row for row in reversed(list(_stripe_events(e.events(t.id, None, SCAN_MAX))))
+        newest = e.latest_events(t.id, SCAN_MAX, engine_types(wanted))
+        found = [  # an engine event's Stripe events newest first too: its second, then first
+            row for row in reversed(list(_stripe_events(list(reversed(newest)))))
             if _matches(row[1], wanted)
         ]  # fmt: skip
         return _render(e, t.id, found)

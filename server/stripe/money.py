@@ -1,8 +1,7 @@
 """/v1/charges (read-only views of a payment's one charge), /v1/refunds, /v1/disputes.
 
-A tenant-wide list of refunds or disputes reads the payments its first events name
-(``EVENTS_SCAN_MAX``): the engine keeps refunds and disputes per payment, and phase 1
-changes no storage.
+A tenant-wide list of refunds or disputes reads the payments its newest refund or dispute
+events name (``EVENTS_SCAN_MAX`` of them): the engine keeps refunds and disputes per payment.
 """
 
 from __future__ import annotations
@@ -40,12 +39,11 @@ def _target(sent: dict[str, Any]) -> str:
 
 
 def _payments_with(e: Engine, tenant_id: str, event_types: tuple[str, ...]) -> list[str]:
-    """Payments whose events (the first ``EVENTS_SCAN_MAX``) include one of
-    ``event_types``, newest first."""
+    """Payments the tenant's newest ``EVENTS_SCAN_MAX`` events of ``event_types`` name,
+    newest first."""
     seen: dict[str, None] = {}
-    for ev in reversed(e.events(tenant_id, None, EVENTS_SCAN_MAX)):
-        if ev.type in event_types:
-            seen.setdefault(ev.payment_id)
+    for ev in e.latest_events(tenant_id, EVENTS_SCAN_MAX, event_types):
+        seen.setdefault(ev.payment_id)
     return list(seen)
 
 

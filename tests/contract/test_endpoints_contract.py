@@ -85,6 +85,7 @@ def test_a_copy_is_claimed_for_its_endpoint_and_left_out_of_events(endpoints: St
     with endpoints.reader() as r:
         assert [e.id for e in r.events("t1", None, 10)] == ["e1"]
         assert [e.id for e in r.events("t1", "p001", 10)] == ["e1"]
+        assert [e.id for e in r.latest_events("t1", 10)] == ["e1"]
         assert {d.event_id for d in r.deliveries("t1")} == {"e1", "e1-w2", "e1-w3"}
     (first,) = claim(endpoints, START)  # per-payment order: the copies wait for the original
     assert (first.url, first.endpoint_secret, first.endpoint_disabled) == ("http://h/", None, False)

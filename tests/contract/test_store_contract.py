@@ -52,6 +52,23 @@ def test_a_unit_of_work_commits_together(seeded: Store) -> None:
         assert [e.payload for e in r.events("t1", None, 10)] == [{"a": 1}]
 
 
+def test_latest_events_are_newest_first_and_of_the_types_asked(seeded: Store) -> None:
+    kinds = ["payment.created", "payment.success", "payment.refunded", "payment.success"]
+    with seeded.unit_of_work() as uow:
+        uow.insert_payment(payment(1))
+        for n, kind in enumerate(kinds, 1):  # e4 and e3 at one time: the id breaks the tie
+            at = START + timedelta(seconds=min(n, 3))
+            uow.insert_event(Event(f"e{n}", "t1", "p001", kind, {"n": n}, at))
+    with seeded.reader() as r:
+        assert [e.id for e in r.latest_events("t1", 10)] == ["e4", "e3", "e2", "e1"]
+        assert [e.id for e in r.latest_events("t1", 2)] == ["e4", "e3"]
+        assert [e.id for e in r.latest_events("t1", 10, ["payment.success"])] == ["e4", "e2"]
+        both = ["payment.created", "payment.refunded"]
+        assert [e.id for e in r.latest_events("t1", 10, both)] == ["e3", "e1"]
+        assert r.latest_events("t1", 10, []) == [] and r.latest_events("t2", 10) == []
+        assert list(reversed(r.latest_events("t1", 10))) == r.events("t1", None, 10)
+
+
 def test_an_exception_rolls_everything_back(seeded: Store) -> None:
     with pytest.raises(RuntimeError), seeded.unit_of_work() as uow:
         uow.insert_payment(payment(1))

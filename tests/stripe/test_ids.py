@@ -47,3 +47,17 @@ def test_an_event_id_names_which_of_its_stripe_types_it_is() -> None:
     for bad in (base + "_0", base + "_01", base + f"_{ids.EVENT_TYPES_MAX}", base + "_", "evt_1"):
         with pytest.raises(NotFound):
             ids.decode_event(bad)
+
+
+def test_the_event_types_a_list_asks_the_database_for() -> None:
+    """A list's ``type``/``types[]`` become the engine's types, filtered in the database:
+    the newest 1,000 events of those types, not of all types, are what a list reads."""
+    from server.stripe.events import engine_types
+
+    assert engine_types(None) is None
+    assert engine_types(["charge.succeeded"]) == ["payment.captured", "payment.success"]
+    assert engine_types(["charge.refunded", "refund.created"]) == ["payment.refunded"]
+    assert engine_types(["charge.dispute.*"]) == ["dispute.created", "dispute.lost", "dispute.won"]
+    assert engine_types(["mockpay.payment.created"]) == ["payment.created"]
+    assert engine_types(["mockpay.*"]) is None  # any engine type may be one
+    assert engine_types(["no.such.type"]) == []

@@ -168,6 +168,8 @@ class Sql:
             " AND endpoint_id IS NULL"
         )
         self.events = r(f"{events} ORDER BY created_at, id LIMIT ?")
+        self.latest_events = r(f"{events} ORDER BY created_at DESC, id DESC LIMIT ?")
+        self.events_sql = events  # the latest of some types: built per count of types
         self.payment_events = r(f"{events} AND payment_id = ? ORDER BY created_at, id LIMIT ?")
         self.fraud_decisions = r(
             "SELECT id, outcome, evaluated, created_at FROM fraud_decisions"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -140,6 +140,23 @@ class SqlReader(DeliveryReads):
         else:
             rows = self._all(self.sql.payment_events, (tenant_id, payment_id, limit))
         return self.sql.event.many(rows)
+
+    def latest_events(
+        self, tenant_id: str, limit: int, types: Sequence[str] | None = None
+    ) -> list[Event]:
+        if types is None:
+            return self.sql.event.many(self._all(self.sql.latest_events, (tenant_id, limit)))
+        if not types:
+            return []
+        marks = ", ".join("?" * len(types))
+        sql = self.sql.built(
+            ("latest_events", len(types)),
+            lambda: (
+                f"{self.sql.events_sql} AND type IN ({marks})"
+                " ORDER BY created_at DESC, id DESC LIMIT ?"
+            ),
+        )
+        return self.sql.event.many(self._all(sql, (tenant_id, *types, limit)))
 
     def fraud_decisions(self, tenant_id: str, payment_id: str) -> list[dict[str, Any]]:
         rows = self._all(self.sql.fraud_decisions, (payment_id, tenant_id))
