@@ -17,7 +17,7 @@ def test_codes_are_unique_snake_case_and_stable() -> None:
         "mockpay_error", "validation_error", "authentication_failed", "not_found", "conflict",
         "email_taken", "invalid_transition", "amount_exceeded", "authorization_expired",
         "idempotency_key_reused", "idempotency_key_in_use", "audit_immutable", "delivery_not_dead",
-        "storage_error", "database_busy", "database_unavailable",
+        "storage_error", "database_busy", "database_unavailable", "batch_lost",
     }  # fmt: skip
 
 
