@@ -58,11 +58,11 @@ class Kind(StrEnum):
     PAYOUT_FAILED = "payout_failed"
 
 
-# An entry row's fields its hash covers (``domain.audit.chain_hash`` with these names).
-CHAINED_FIELDS: Final = (
-    "id", "tenant_id", "seq", "transaction_id", "kind", "source_id", "payment_id", "account",
-    "currency", "direction", "amount_minor", "available_on", "created_at",
-)  # fmt: skip
+# The transitions that can move money (``for_transition`` moves none for the others).
+MOVES_MONEY: Final = frozenset({
+    Action.AUTHORIZE, Action.SUCCEED, Action.CAPTURE, Action.CANCEL, Action.EXPIRE,
+    Action.REFUND, Action.OPEN_DISPUTE, Action.WIN_DISPUTE, Action.LOSE_DISPUTE,
+})  # fmt: skip
 # The accounts a tenant sees in its balance (the rest are the gateway's and the world's).
 BALANCE_ACCOUNTS = (Account.AUTHORIZED, Account.PENDING, Account.AVAILABLE, Account.RESERVED)
 
