@@ -39,7 +39,9 @@ class LedgerConfig(BaseModel):
     settlement_delay_s: Annotated[int, Field(ge=0, le=90 * DAY_S)] = 2 * DAY_S
     """A capture's money moves from pending to available this long after the capture."""
     payout_interval_s: Annotated[int, Field(ge=3600, le=31 * DAY_S)] = DAY_S
-    """Scheduled payouts run at most this often per tenant and currency."""
+    """Scheduled payouts run once per window of this length per tenant and currency."""
+    payout_failure_p: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """The share of payouts that fail (their money comes back to available)."""
 
 
 class EngineConfig(BaseModel):

@@ -242,6 +242,17 @@ class Payout(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class Balance(Record):
+    """A tenant's money in one currency, as its ledger says."""
+
+    currency: str
+    available_minor: int
+    pending_minor: int
+    reserved_minor: int
+    authorized_minor: int
+
+
+@dataclass(frozen=True, slots=True)
 class Event(Record):
     """An outbox row: written in the same transaction as the change it announces."""
 

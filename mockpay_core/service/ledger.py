@@ -19,7 +19,7 @@ from mockpay_core.domain.ledger import Account, Transaction
 from mockpay_core.domain.model import Fee, Payment
 from mockpay_core.domain.states import Action
 from mockpay_core.service.context import Context
-from mockpay_core.storage.protocol import UnitOfWork
+from mockpay_core.storage.protocol import Reader, UnitOfWork
 
 SETTLE_LIMIT_MAX: Final = 10_000
 # The actions whose money needs the fee schedule (the others move no fee).
@@ -34,8 +34,8 @@ class Moved:
     amount_minor: int
 
 
-def schedule_for(uow: UnitOfWork, tenant_id: str, currency: str) -> FeeSchedule:
-    return uow.fee_schedule(tenant_id, currency) or DEFAULT
+def schedule_for(r: Reader, tenant_id: str, currency: str) -> FeeSchedule:
+    return r.fee_schedule(tenant_id, currency) or DEFAULT
 
 
 def on_transition(
