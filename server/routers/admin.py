@@ -172,6 +172,8 @@ async def config(_: Admin_, e: Engine_, calls: Calls_) -> dict[str, Any]:
     return {
         "authorization_ttl_s": c.authorization_ttl_s, "idempotency_ttl_s": c.idempotency_ttl_s,
         "webhook_timeout_s": c.delivery.timeout_s,
+        "settlement_delay_s": c.ledger.settlement_delay_s,
+        "payout_failure_p": c.ledger.payout_failure_p,
         "retry_schedule": c.delivery.schedule.model_dump(mode="json"),
         "threads": to_thread.current_default_thread_limiter().total_tokens,
         "write_batches": calls.batches,

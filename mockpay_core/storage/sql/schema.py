@@ -177,7 +177,6 @@ LEDGER_ENTRIES: Final = Table(
         f" currency, direction, amount_minor{N}, available_on{TS}, created_at{TS}, prev_hash,"
         " hash"
     ),
-    page_key="seq",
 )
 FEES: Final = Table(
     "fees", _cols(f"id, tenant_id, payment_id, kind, currency, amount_minor{N}, created_at{TS}")
@@ -207,6 +206,7 @@ BY_NAME: Final = {t.name: t for t in ALL}
 EXPORTED: Final = (
     TENANTS, PAYMENTS, REFUNDS, DISPUTES, AUDIT_LOG, EVENTS, DELIVERIES, DELIVERY_ATTEMPTS,
     FRAUD_RULES, FRAUD_DECISIONS, IDEMPOTENCY_KEYS, WEBHOOK_ENDPOINTS, CUSTOMERS,
+    LEDGER_ENTRIES, FEES, PAYOUTS,
 )  # fmt: skip
 
 
