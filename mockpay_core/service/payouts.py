@@ -21,7 +21,7 @@ from mockpay_core.domain import ledger
 from mockpay_core.domain import validation as v
 from mockpay_core.domain.ledger import Account
 from mockpay_core.domain.model import Outcome, Payout, PayoutStatus
-from mockpay_core.domain.money import parse_currency, to_minor
+from mockpay_core.domain.money import format_major, parse_currency, to_minor
 from mockpay_core.domain.validation import collect
 from mockpay_core.errors import AmountExceeded, NotFound
 from mockpay_core.service import idempotency
@@ -91,8 +91,11 @@ def request(
         available = _available(uow, tenant_id).get(cur, 0)
         take = available if wanted is None else wanted
         if take <= 0 or take > available:
+            balance = f"{format_major(available, cur)} {cur}"
             raise AmountExceeded(
-                f"A payout of {take} minor units exceeds the available {available} {cur}",
+                f"A payout of {format_major(take, cur)} exceeds the available balance of {balance}"
+                if take > 0
+                else f"Nothing is available to pay out (the available balance is {balance})",
                 details={"available_minor": available},
             )
         return pay(uow, ctx, now, tenant_id, cur, take, ON_DEMAND)
