@@ -4,9 +4,10 @@
 
 Single-threaded, on an SQLite file (WAL, synchronous=NORMAL, in a temp dir) and on
 ``:memory:``, it measures payments created per second and full lifecycles per second
-(create, simulate success, two partial refunds) through ``Engine``, and beside each a raw
-baseline: stdlib sqlite3 executing the very statements the engine executes (checked at
-start-up against a trace of the engine), with parameters computed before the clock starts.
+(create, simulate success, two partial refunds) through ``Engine``, with the ledger off and
+(``lifecycle+ledger``) on, and beside each a raw baseline: stdlib sqlite3 executing the very
+statements the engine executes (checked at start-up against a trace of the engine), with
+parameters computed before the clock starts.
 Both sides checkpoint the WAL as the store does: on a thread of their own, not in COMMITs.
 ``ratio`` is engine / raw: the share of the database's own speed the engine keeps.
 """
@@ -37,6 +38,8 @@ from itertools import count, zip_longest
 from typing import Any
 
 from mockpay_core import Engine, SeededIds, SimulatedClock
+from mockpay_core.config import EngineConfig, LedgerConfig
+from mockpay_core.domain.fees import DEFAULT as DEFAULT_FEES
 from mockpay_core.storage.sqlite import SqliteStore
 from mockpay_core.storage.sqlite.checkpoints import BACKSTOP_PAGES, CHECK_EVERY_S
 from mockpay_core.storage.sqlite.dialect import SQL
@@ -80,6 +83,11 @@ SQL_UPDATE_PAYMENT = SQL.update_payment
 SQL_INSERT_REFUND = SQL.insert_refund
 SQL_INSERT_EVENT = SQL.insert_event
 SQL_INSERT_DELIVERY = SQL.insert_delivery
+SQL_FEE_SCHEDULE = SQL.ledger.fee_schedule
+SQL_LEDGER_HEAD = SQL.ledger.head
+SQL_INSERT_FEE = SQL.ledger.insert_fee
+SQL_INSERT_ENTRIES = {rows: SQL.ledger.insert_entries(rows) for rows in (2, 3)}
+FEE_MINOR = DEFAULT_FEES.fee_minor(AMOUNT_MINOR)
 
 
 # The engine side
@@ -93,10 +101,12 @@ class Opened:
     tenant_id: str
 
 
-def open_engine(db: str) -> Opened:
-    """An engine with the default config (and so the original's two fraud rules)."""
+def open_engine(db: str, ledger: bool = False) -> Opened:
+    """An engine with the default config (and so the original's two fraud rules), its
+    ledger off unless ``ledger``."""
     store, clock = SqliteStore(db), SimulatedClock(START)
-    engine = Engine(store, clock=clock, ids=SeededIds(SEED))
+    config = EngineConfig(ledger=LedgerConfig(enabled=ledger))
+    engine = Engine(store, clock=clock, ids=SeededIds(SEED), config=config)
     tenant_id = engine.register_tenant("Bench", "bench@example.test").tenant.id
     return Opened(engine, store, clock, tenant_id)
 
@@ -117,9 +127,9 @@ def engine_lifecycle(o: Opened, key: str) -> str:
     return payment_id
 
 
-def run_engine(db: str, lifecycle: bool, warmup: int, n: int) -> float:
+def run_engine(db: str, lifecycle: bool, warmup: int, n: int, ledger: bool) -> float:
     """Operations per second over ``n`` operations after ``warmup`` on a fresh database."""
-    opened = open_engine(db)
+    opened = open_engine(db, ledger)
     op = engine_lifecycle if lifecycle else engine_create
     keys = [f"bench-{i}" for i in range(warmup + n)]
     try:
@@ -152,6 +162,8 @@ class Step:
     audit: Audit
     event: tuple[Any, ...]
     delivery: tuple[Any, ...]
+    entries: tuple[tuple[tuple[Any, ...], str], ...]  # (row but seq and prev_hash, hash)
+    fee: tuple[Any, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +229,33 @@ def raw_steps(ids: RawIds, tenant_id: str, pid: str, ts: str, texts: Texts) -> t
         audit = Audit((ids.uuid(), tenant_id, pid), body, ids.digest())
         event = (ids.uuid(), tenant_id, pid, event_type, texts.payloads[i], ts, None)
         delivery = (event[0], tenant_id, pid, "pending", ts, ts)
-        steps.append(Step(refund, update, audit, event, delivery))
+        entries, fee = raw_entries(ids, tenant_id, pid, refund, ts)
+        steps.append(Step(refund, update, audit, event, delivery, entries, fee))
         before = status
     return tuple(steps)
+
+
+def raw_entries(
+    ids: RawIds, tenant_id: str, pid: str, refund: tuple[Any, ...] | None, ts: str
+) -> tuple[tuple[tuple[tuple[Any, ...], str], ...], tuple[Any, ...] | None]:
+    """A capture's three entries and its fee, or a refund's two entries."""
+    settles = _iso(datetime.fromisoformat(ts) + timedelta(days=2))
+    if refund is None:
+        txn, legs = f"capture:{pid}", (("network", "debit", AMOUNT_MINOR, None),
+            ("pending", "credit", AMOUNT_MINOR - FEE_MINOR, settles),
+            ("fees", "credit", FEE_MINOR, None))  # fmt: skip
+        fee = (txn, tenant_id, pid, "capture", "USD", FEE_MINOR, ts)
+    else:
+        txn, legs = f"refund:{refund[0]}", (("available", "debit", refund[3], None),
+                                            ("network", "credit", refund[3], None))  # fmt: skip
+        fee = None
+    kind, source = txn.split(":")
+    rows = tuple(
+        ((f"{txn}/{n}", tenant_id, txn, kind, source, pid, account, "USD", side, minor, on, ts),
+         ids.digest())
+        for n, (account, side, minor, on) in enumerate(legs, 1)
+    )  # fmt: skip
+    return rows, fee
 
 
 def raw_ops(tenant_id: str, total: int, texts: Texts) -> list[RawOp]:
@@ -275,7 +311,23 @@ def raw_create(ex: Callable[..., sqlite3.Cursor], tenant_id: str, op: RawOp) -> 
     ex("COMMIT")
 
 
-def raw_lifecycle(ex: Callable[..., sqlite3.Cursor], tenant_id: str, op: RawOp) -> None:
+def raw_ledger(ex: Callable[..., sqlite3.Cursor], tenant_id: str, step: Step) -> None:
+    ex(SQL_FEE_SCHEDULE, (tenant_id, "USD")).fetchone()
+    head = ex(SQL_LEDGER_HEAD, (tenant_id,)).fetchone()
+    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    params: list[Any] = []
+    for row, entry_hash in step.entries:
+        seq += 1
+        params += (*row[:2], seq, *row[2:], prev, entry_hash)
+        prev = entry_hash
+    ex(SQL_INSERT_ENTRIES[len(step.entries)], params)
+    if step.fee is not None:
+        ex(SQL_INSERT_FEE, step.fee)
+
+
+def raw_lifecycle(
+    ex: Callable[..., sqlite3.Cursor], tenant_id: str, op: RawOp, ledger: bool = False
+) -> None:
     raw_create(ex, tenant_id, op)
     for step in op.steps:
         ex("BEGIN IMMEDIATE")
@@ -285,6 +337,8 @@ def raw_lifecycle(ex: Callable[..., sqlite3.Cursor], tenant_id: str, op: RawOp) 
             ex(SQL_INSERT_REFUND, step.refund)
         ex(SQL_UPDATE_PAYMENT, step.update)
         raw_audit(ex, tenant_id, step.audit)
+        if ledger:
+            raw_ledger(ex, tenant_id, step)
         ex(SQL_INSERT_EVENT, step.event)
         ex(SQL_INSERT_DELIVERY, step.delivery)
         ex("COMMIT")
@@ -333,18 +387,24 @@ def checkpointing(db: str) -> Iterator[None]:
         conn.close()
 
 
-def run_raw(db: str, lifecycle: bool, warmup: int, n: int, texts: Texts) -> float:
+def run_raw(db: str, lifecycle: bool, warmup: int, n: int, texts: Texts, ledger: bool) -> float:
     conn, opened = open_raw(db)
     ops = raw_ops(opened.tenant_id, warmup + n, texts)
-    op = raw_lifecycle if lifecycle else raw_create
     ex, tenant_id = conn.execute, opened.tenant_id
+
+    def op(o: RawOp) -> None:
+        if lifecycle:
+            raw_lifecycle(ex, tenant_id, o, ledger)
+        else:
+            raw_create(ex, tenant_id, o)
+
     try:
         with checkpointing(db):
             for o in ops[:warmup]:
-                op(ex, tenant_id, o)
+                op(o)
             started = time.perf_counter()
             for o in ops[warmup:]:
-                op(ex, tenant_id, o)
+                op(o)
             return n / (time.perf_counter() - started)
     finally:
         conn.close()
@@ -370,9 +430,9 @@ def engine_texts(conn: sqlite3.Connection) -> Texts:
     )
 
 
-def check_same_sql() -> tuple[Texts, int]:
+def check_same_sql(ledger: bool = False) -> tuple[Texts, int]:
     """Trace one lifecycle through each side; exit if their statements differ."""
-    opened = open_engine(":memory:")
+    opened = open_engine(":memory:", ledger)
     conn = opened.store.raw_connection()
     traced: list[str] = []
     conn.set_trace_callback(traced.append)
@@ -384,7 +444,8 @@ def check_same_sql() -> tuple[Texts, int]:
     raw, raw_opened = open_raw(":memory:")
     raw_traced: list[str] = []
     raw.set_trace_callback(raw_traced.append)
-    raw_lifecycle(raw.execute, raw_opened.tenant_id, raw_ops(raw_opened.tenant_id, 1, texts)[0])
+    op = raw_ops(raw_opened.tenant_id, 1, texts)[0]
+    raw_lifecycle(raw.execute, raw_opened.tenant_id, op, ledger)
     raw_opened.engine.close()
     theirs, ours = [_shape(s) for s in traced], [_shape(s) for s in raw_traced]
     if ours != theirs:
@@ -401,8 +462,9 @@ def check_same_sql() -> tuple[Texts, int]:
 
 
 def measure(
-    label: str, lifecycle: bool, db: str, args: argparse.Namespace, texts: Texts, tmp: str
-) -> None:
+    label: str, lifecycle: bool, db: str, args: argparse.Namespace, texts: Texts, tmp: str,
+    ledger: bool = False,
+) -> None:  # fmt: skip
     """Engine and raw runs interleaved, each on a fresh database; the best of each (other
     load on the machine only ever slows a run down, as timeit's docs argue) and their ratio."""
     warmup = max(WARMUP_MIN, args.n // WARMUP_FRACTION)
@@ -413,8 +475,8 @@ def measure(
 
     engine_rates, raw_rates = [], []
     for _ in range(args.repeats):
-        engine_rates.append(run_engine(fresh(), lifecycle, warmup, args.n))
-        raw_rates.append(run_raw(fresh(), lifecycle, warmup, args.n, texts))
+        engine_rates.append(run_engine(fresh(), lifecycle, warmup, args.n, ledger))
+        raw_rates.append(run_raw(fresh(), lifecycle, warmup, args.n, texts, ledger))
     e, r = max(engine_rates), max(raw_rates)
     print(
         f"{label}/s {'memory' if db == ':memory:' else 'file'}: engine {e:,.0f}  raw {r:,.0f}"
@@ -500,16 +562,22 @@ def main() -> None:
     if args.rss_n:
         measure_rss(args)
     texts, statements = check_same_sql()
+    _, with_ledger = check_same_sql(ledger=True)
     print(
-        f"SQL check: the raw baseline runs the engine's {statements} statements per lifecycle;"
+        f"SQL check: the raw baseline runs the engine's {statements} statements per lifecycle"
+        f" ({with_ledger} with the ledger on);"
         f" {args.n:,} operations per run after {max(WARMUP_MIN, args.n // WARMUP_FRACTION):,}"
         f" warm-up, clock +{TICK_S} s per payment",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
-        for label, lifecycle in (("create", False), ("lifecycle", True)):
+        for label, lifecycle, ledger in (
+            ("create", False, False),
+            ("lifecycle", True, False),
+            ("lifecycle+ledger", True, True),
+        ):
             for db in ("file", ":memory:"):
-                measure(label, lifecycle, db, args, texts, tmp)
+                measure(label, lifecycle, db, args, texts, tmp, ledger)
     if args.profile:
         profile_create(args)
 

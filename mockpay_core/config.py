@@ -28,6 +28,22 @@ class DeliveryConfig(BaseModel):
     """Which addresses webhook URLs may point to (checked at creation and at connect)."""
 
 
+class LedgerConfig(BaseModel):
+    """The books (see ``mockpay_core.domain.ledger``): when captured money settles and how
+    often payouts sweep the available balance, on the engine's clock."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    """False writes no ledger entries (a benchmark's comparison; balances stay empty)."""
+    settlement_delay_s: Annotated[int, Field(ge=0, le=90 * DAY_S)] = 2 * DAY_S
+    """A capture's money moves from pending to available this long after the capture."""
+    payout_interval_s: Annotated[int, Field(ge=3600, le=31 * DAY_S)] = DAY_S
+    """Scheduled payouts run once per window of this length per tenant and currency."""
+    payout_failure_p: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """The share of payouts that fail (their money comes back to available)."""
+
+
 class EngineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -42,3 +58,4 @@ class EngineConfig(BaseModel):
     seed_default_fraud_rules: bool = True
     """Install the original's two rules the first time a database is opened."""
     delivery: DeliveryConfig = DeliveryConfig()
+    ledger: LedgerConfig = LedgerConfig()

@@ -28,7 +28,7 @@ from server.calls import EngineCalls
 from server.keycache import KeyCache
 from server.middleware import RequestMiddleware
 from server.ratelimit import RateLimiter, SharedWindows, Windows
-from server.routers import admin, auth, export, payments, webhooks
+from server.routers import admin, auth, balance, export, payments, webhooks
 from server.settings import Settings
 from server.stripe import webhooks as stripe_webhooks
 
@@ -144,8 +144,9 @@ def create_app(
     app.state.ratelimiter = RateLimiter(engine.clock, windows=windows)
     app.state.keys = KeyCache()
     errors.install(app)
-    for router in (auth.router, payments.router, webhooks.router, admin.router, export.router):
-        app.include_router(router)
+    routers = (auth, payments, balance, webhooks, admin, export)
+    for module in routers:
+        app.include_router(module.router)
     app.include_router(stripe.router)  # /v1: Stripe's API for its SDKs (docs/stripe.md)
 
     app.add_middleware(RequestMiddleware, body_bytes_max=settings.body_bytes_max)

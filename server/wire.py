@@ -11,7 +11,7 @@ from typing import Any
 
 from mockpay_core import AuditEntry, Payment, Refund, Tenant
 from mockpay_core.domain.delivery import Delivery
-from mockpay_core.domain.model import Dispute
+from mockpay_core.domain.model import Balance, Dispute, LedgerEntry, Payout
 from mockpay_core.domain.money import format_major
 
 PLACES = 2
@@ -108,4 +108,33 @@ def dead_letter(d: Delivery, webhook_url: str, attempts_max: int) -> dict[str, A
         "webhook_url": webhook_url, "attempts": d.attempts, "max_attempts": attempts_max,
         "created_at": ts(d.created_at), "failed_at": ts(d.dead_at), "reason": d.dead_reason,
         "last_error": d.last_error, "payload": d.payload,
+    }  # fmt: skip
+
+
+def balance(b: Balance) -> dict[str, Any]:
+    c = b.currency
+    return {
+        "currency": c,
+        "available": money(b.available_minor, c), "pending": money(b.pending_minor, c),
+        "reserved": money(b.reserved_minor, c), "authorized": money(b.authorized_minor, c),
+        "available_minor": b.available_minor, "pending_minor": b.pending_minor,
+        "reserved_minor": b.reserved_minor, "authorized_minor": b.authorized_minor,
+    }  # fmt: skip
+
+
+def ledger_entry(e: LedgerEntry) -> dict[str, Any]:
+    return {
+        "id": e.id, "seq": e.seq, "transaction_id": e.transaction_id, "kind": e.kind,
+        "source_id": e.source_id, "payment_id": e.payment_id, "account": e.account,
+        "currency": e.currency, "direction": e.direction,
+        "amount": money(e.amount_minor, e.currency), "amount_minor": e.amount_minor,
+        "available_on": ts(e.available_on), "created_at": ts(e.created_at), "hash": e.hash,
+    }  # fmt: skip
+
+
+def payout(p: Payout) -> dict[str, Any]:
+    return {
+        "id": p.id, "currency": p.currency, "amount": money(p.amount_minor, p.currency),
+        "amount_minor": p.amount_minor, "status": p.status.value,
+        "failure_code": p.failure_code, "method": p.method, "created_at": ts(p.created_at),
     }  # fmt: skip

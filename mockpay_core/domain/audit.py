@@ -3,7 +3,8 @@
 Row ``n`` stores ``prev_hash`` (row ``n-1``'s hash, or ``GENESIS`` for the first) and
 ``hash = sha256(prev_hash || canonical(fields))``. Editing, deleting or reordering any row
 breaks every hash after it, so tampering is found even by someone who drops the database
-trigger that refuses UPDATE and DELETE. The canonical encoding is JSON with sorted keys,
+trigger that refuses UPDATE and DELETE. The ledger's entries (``domain.ledger``) are
+chained the same way over their own fields. The canonical encoding is JSON with sorted keys,
 no spaces and UTF-8, over the fields in ``CHAINED_FIELDS``.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -25,12 +26,15 @@ CHAINED_FIELDS: Final = (
 _ENCODE: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
-def canonical(fields: Mapping[str, Any]) -> bytes:
-    return _ENCODE({k: fields[k] for k in CHAINED_FIELDS}).encode("utf-8")
+def canonical(fields: Mapping[str, Any], names: Sequence[str] = CHAINED_FIELDS) -> bytes:
+    return _ENCODE({k: fields[k] for k in names}).encode("utf-8")
 
 
-def chain_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical(fields)).hexdigest()
+def chain_hash(
+    prev_hash: str, fields: Mapping[str, Any], names: Sequence[str] = CHAINED_FIELDS
+) -> str:
+    """``names``: the chained fields (the audit log's by default; the ledger has its own)."""
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical(fields, names)).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +48,9 @@ class ChainVerification:
     reason: str | None = None
 
 
-def verify_chain(rows: Iterable[Mapping[str, Any]]) -> ChainVerification:
+def verify_chain(
+    rows: Iterable[Mapping[str, Any]], names: Sequence[str] = CHAINED_FIELDS
+) -> ChainVerification:
     """Walk rows in ``seq`` order (each with the chained fields, ``prev_hash`` and ``hash``)."""
     prev, expected_seq, checked = GENESIS, 1, 0
     for row in rows:
@@ -53,7 +59,7 @@ def verify_chain(rows: Iterable[Mapping[str, Any]]) -> ChainVerification:
             reason = f"expected seq {expected_seq}, found {row['seq']} (a row is missing)"
         elif row["prev_hash"] != prev:
             reason = "prev_hash does not match the previous row's hash"
-        elif chain_hash(prev, row) != row["hash"]:
+        elif chain_hash(prev, row, names) != row["hash"]:
             reason = "hash does not match the row's contents"
         else:
             prev, expected_seq = row["hash"], expected_seq + 1

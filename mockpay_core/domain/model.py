@@ -27,6 +27,11 @@ class DisputeStatus(StrEnum):
     LOST = "lost"
 
 
+class PayoutStatus(StrEnum):
+    PAID = "paid"
+    FAILED = "failed"
+
+
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
@@ -178,6 +183,73 @@ class AuditEntry(Record):
     hash: str
 
     _datetimes: ClassVar = ("created_at",)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry(Record):
+    """One entry of a ledger transaction as stored (``domain.ledger``), chained per tenant
+    like the audit log. ``available_on``: when a capture's pending money settles."""
+
+    id: str
+    tenant_id: str
+    seq: int
+    transaction_id: str
+    kind: str
+    source_id: str
+    payment_id: str | None
+    account: str
+    currency: str
+    direction: str
+    amount_minor: int
+    available_on: datetime | None
+    created_at: datetime
+    prev_hash: str
+    hash: str
+
+    _datetimes: ClassVar = ("available_on", "created_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Fee(Record):
+    """A fee charged (a capture's, a dispute's) or given back (a refund's share: negative)."""
+
+    id: str  # the ledger transaction that moved it
+    tenant_id: str
+    payment_id: str
+    kind: str
+    currency: str
+    amount_minor: int
+    created_at: datetime
+
+    _datetimes: ClassVar = ("created_at",)
+
+
+@dataclass(frozen=True, slots=True)
+class Payout(Record):
+    """Available money sent to the tenant's bank: ``paid``, or ``failed`` and given back."""
+
+    id: str
+    tenant_id: str
+    currency: str
+    amount_minor: int
+    status: PayoutStatus
+    failure_code: str | None
+    method: str  # scheduled | on_demand
+    created_at: datetime
+
+    _datetimes: ClassVar = ("created_at",)
+    _enums: ClassVar = {"status": PayoutStatus}
+
+
+@dataclass(frozen=True, slots=True)
+class Balance(Record):
+    """A tenant's money in one currency, as its ledger says."""
+
+    currency: str
+    available_minor: int
+    pending_minor: int
+    reserved_minor: int
+    authorized_minor: int
 
 
 @dataclass(frozen=True, slots=True)

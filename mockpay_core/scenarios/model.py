@@ -68,6 +68,8 @@ class EngineSpec(Spec):
     webhook_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
     authorization_ttl: Duration = timedelta(days=7)
     idempotency_ttl: Duration = timedelta(hours=24)
+    settlement_delay: Duration = timedelta(days=2)
+    payout_failure_p: Probability = 0.0
 
     def schedule(self) -> RetrySchedule:
         s = self.retry_schedule

@@ -116,7 +116,10 @@ def refusals(s: Scenario, server: ServerInfo) -> list[str]:
                 ("authorization_ttl", e.authorization_ttl.total_seconds(),
                  c["authorization_ttl_s"], " s"),
                 ("idempotency_ttl", e.idempotency_ttl.total_seconds(), c["idempotency_ttl_s"],
-                 " s"))  # fmt: skip
+                 " s"),
+                ("settlement_delay", e.settlement_delay.total_seconds(),
+                 c["settlement_delay_s"], " s"),
+                ("payout_failure_p", e.payout_failure_p, c["payout_failure_p"], ""))  # fmt: skip
     for name, ours, server_value, unit in settings:
         if float(ours) != float(server_value):
             problems.append(f"engine.{name}: the server's is {server_value}{unit},"

@@ -175,14 +175,22 @@ def _export(
     return result
 
 
+# Each tenant's ledger balances at the end of the run: credits minus debits per account.
+BALANCES_SQL = (
+    "CREATE TABLE balances AS SELECT tenant_id, currency, account,"
+    " sum(CASE WHEN direction = 'credit' THEN amount_minor ELSE -amount_minor END)"
+    " AS balance_minor FROM ledger_entries GROUP BY tenant_id, currency, account"
+)
+
+
 def report_run(
     duck: duckdb.DuckDBPyConnection,
     result: RunResult,
     verification: list[tuple[str, str, ChainVerification]],
     started: float,
 ) -> None:
-    """With the run's tables in ``duck``: add ``audit_verification`` and ``run_info``, check
-    the expectations, count, and write the Parquet files."""
+    """With the run's tables in ``duck``: add ``audit_verification``, ``balances`` and
+    ``run_info``, check the expectations, count, and write the Parquet files."""
     scenario = result.scenario
     duck.execute(
         "CREATE TABLE audit_verification (tenant VARCHAR, tenant_id VARCHAR, ok BOOLEAN,"
@@ -193,6 +201,7 @@ def report_run(
         [(n, tid, v.ok, v.rows_checked, v.broken_seq, v.broken_row_id, v.reason)
          for n, tid, v in verification],
     )  # fmt: skip
+    duck.execute(BALANCES_SQL)
     result.wall_s = time.perf_counter() - started
     duck.execute(
         "CREATE TABLE run_info AS SELECT ? AS name, ? AS seed, ? AS simulated_start,"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from mockpay_core.clock import SimulatedClock
-from mockpay_core.config import DeliveryConfig, EngineConfig
+from mockpay_core.config import DeliveryConfig, EngineConfig, LedgerConfig
 from mockpay_core.delivery.dispatcher import Dispatcher
 from mockpay_core.delivery.simulated import (
     Outage,
@@ -83,6 +83,10 @@ class World:
             delivery=DeliveryConfig(
                 schedule=s.engine.schedule(), timeout_s=s.engine.webhook_timeout_s,
                 batch_size=BATCH_SIZE,
+            ),
+            ledger=LedgerConfig(
+                settlement_delay_s=int(s.engine.settlement_delay.total_seconds()),
+                payout_failure_p=s.engine.payout_failure_p,
             ),
         )  # fmt: skip
         self.engine = Engine(self.store, clock=self.clock, ids=self.ids, config=self.config)

@@ -26,7 +26,7 @@ from mockpay_core.domain.money import format_major, positive, to_minor
 from mockpay_core.domain.states import Action, Status, check_allowed, settled_status
 from mockpay_core.domain.validation import collect
 from mockpay_core.errors import AmountExceeded
-from mockpay_core.service import idempotency, transitions
+from mockpay_core.service import idempotency, ledger, transitions
 from mockpay_core.service.context import Context
 from mockpay_core.service.payments import locked_payment
 from mockpay_core.storage.protocol import UnitOfWork
@@ -94,6 +94,7 @@ def refund(
                 "refunded_total": format_major(refunded, p.currency, _PLACES),
                 "refund_reason": why,
             },
+            ledger.Moved(r.id, amount_minor),
         )  # fmt: skip
         return RefundReceipt(after, r)
 
@@ -132,6 +133,7 @@ def open_dispute(
         transitions.apply(
             uow, ctx, now, p, after, Action.OPEN_DISPUTE, triggered_by,
             {"dispute_id": d.id, "amount_minor": amount_minor}, _dispute_payload(d),
+            ledger.Moved(d.id, amount_minor),
         )  # fmt: skip
         return DisputeReceipt(after, d)
 
@@ -175,6 +177,7 @@ def resolve_dispute(
         transitions.apply(
             uow, ctx, now, p, after, action, triggered_by,
             {"dispute_id": d.id, "amount_minor": d.amount_minor}, _dispute_payload(d),
+            ledger.Moved(d.id, d.amount_minor),
         )  # fmt: skip
         return DisputeReceipt(after, d)
 

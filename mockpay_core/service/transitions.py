@@ -2,8 +2,9 @@
 (``record_change`` writes a change of a payment's own fields: row and audit row, no event.)
 
 Every state change of every command goes through ``apply``, inside the command's unit of
-work, so there is exactly one audit row per transition and one event per notified change
-(the table's ``event`` column), and neither exists without the change.
+work, so there is exactly one audit row per transition, one event per notified change
+(the table's ``event`` column) and the ledger entries of the money it moved, and none of
+them exists without the change.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from mockpay_core.domain.model import AuditEntry, Event, Payment
 from mockpay_core.domain.money import format_major
 from mockpay_core.domain.states import Action, Edge, transition
 from mockpay_core.ids import IdSource
+from mockpay_core.service import ledger
 from mockpay_core.service.context import Context
 from mockpay_core.storage.protocol import UnitOfWork
 
@@ -50,15 +52,18 @@ def apply(
     triggered_by: str,
     metadata: dict[str, Any] | None = None,
     payload_extra: dict[str, Any] | None = None,
+    moved: ledger.Moved | None = None,
 ) -> Edge:
-    """Write ``after`` (insert when ``before`` is None), its audit row and its event, and
-    the copies of the event the context's ``fanout`` asks for (each its own delivery)."""
+    """Write ``after`` (insert when ``before`` is None), its audit row, the money it moved
+    (its ledger entries; ``moved``: a refund's or dispute's id and amount) and its event,
+    and the copies of the event the context's ``fanout`` asks for (each its own delivery)."""
     edge = transition(before.status if before else None, action, after.status)
     if before is None:
         uow.insert_payment(after)
     else:
         uow.update_payment(after)
     _audit(uow, ctx.ids, now, before, after, action.value, triggered_by, metadata)
+    ledger.on_transition(uow, ctx, now, before, after, action, moved)
     if edge.event is not None:
         payload = event_payload(edge.event, after, now, payload_extra or {})
         event = Event(ctx.ids.uuid(), after.tenant_id, after.id, edge.event, payload, now)

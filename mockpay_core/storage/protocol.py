@@ -29,13 +29,17 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from mockpay_core.domain.delivery import Attempt, Claim, Delivery
+from mockpay_core.domain.fees import FeeSchedule
 from mockpay_core.domain.fraud import FraudDecision, FraudRule, RuleSpec, WindowQuery
 from mockpay_core.domain.model import (
     AuditEntry,
     Customer,
     Dispute,
     Event,
+    Fee,
+    LedgerEntry,
     Payment,
+    Payout,
     Refund,
     Tenant,
     WebhookEndpoint,
@@ -141,6 +145,50 @@ class Reader(Protocol):
     def delivery_metrics(self, tenant_id: str | None) -> dict[str, Any]: ...
     def next_authorization_expiry(self) -> datetime | None: ...
 
+    # The ledger (see mockpay_core.domain.ledger)
+    def ledger_head(self, tenant_id: str) -> tuple[int, str] | None:
+        """(seq, hash) of the tenant's last ledger entry."""
+        ...
+
+    def ledger_entries(self, tenant_id: str, after_seq: int, limit: int) -> list[LedgerEntry]:
+        """The tenant's entries after ``after_seq``, in ``seq`` order."""
+        ...
+
+    def ledger_chain(self, tenant_id: str) -> Iterator[dict[str, Any]]:
+        """Every ledger entry of the tenant in ``seq`` order, as read from disk (for verifying)."""
+        ...
+
+    def ledger_balances(self, tenant_id: str) -> dict[tuple[str, str], int]:
+        """(currency, account) -> credits minus debits, for every account with entries."""
+        ...
+
+    def unbalanced_transactions(self, tenant_id: str) -> list[tuple[str, str, int]]:
+        """(transaction_id, currency, credits minus debits) of every transaction that is not
+        zero: none, unless the entries were tampered with."""
+        ...
+
+    def due_settlements(self, now: datetime, limit: int) -> list[LedgerEntry]:
+        """Every tenant's capture entries into pending, due by ``now`` and not yet settled."""
+        ...
+
+    def fee_schedule(self, tenant_id: str, currency: str) -> FeeSchedule | None:
+        """The tenant's own fee schedule in ``currency``; None: the default applies."""
+        ...
+
+    def fee_charged(self, tenant_id: str, payment_id: str) -> int:
+        """What the payment's capture paid in fees (0 before its capture)."""
+        ...
+
+    def payouts(self, tenant_id: str, limit: int) -> list[Payout]:
+        """The tenant's payouts, newest first."""
+        ...
+
+    def ledger_sources(self, tenant_id: str) -> dict[str, dict[str, int]]:
+        """Per currency, the sums the ledger must agree with, from the payments, refunds,
+        disputes, fees and payouts tables: ``captured``, ``authorized``, ``refunded``,
+        ``dispute_<status>``, ``fees_<kind>``, ``payouts_<status>``."""
+        ...
+
 
 class UnitOfWork(Reader, Protocol):
     """One write transaction. Leaving the ``with`` block normally commits it."""
@@ -169,6 +217,15 @@ class UnitOfWork(Reader, Protocol):
         endpoint's copies (``endpoint_id`` set), which are deliveries to that endpoint."""
         ...
 
+    def insert_ledger_entries(self, entries: Sequence[LedgerEntry]) -> None:
+        """A ledger transaction's entries (append-only: never updated or deleted)."""
+        ...
+
+    def insert_fee(self, fee: Fee) -> None: ...
+    def put_fee_schedule(
+        self, tenant_id: str, currency: str, schedule: FeeSchedule, at: datetime
+    ) -> None: ...
+    def insert_payout(self, payout: Payout) -> None: ...
     def insert_customer(self, customer: Customer) -> None: ...
     def update_customer(self, customer: Customer) -> None: ...
     def insert_endpoint(self, endpoint: WebhookEndpoint) -> None: ...

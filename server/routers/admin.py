@@ -172,6 +172,8 @@ async def config(_: Admin_, e: Engine_, calls: Calls_) -> dict[str, Any]:
     return {
         "authorization_ttl_s": c.authorization_ttl_s, "idempotency_ttl_s": c.idempotency_ttl_s,
         "webhook_timeout_s": c.delivery.timeout_s,
+        "settlement_delay_s": c.ledger.settlement_delay_s,
+        "payout_failure_p": c.ledger.payout_failure_p,
         "retry_schedule": c.delivery.schedule.model_dump(mode="json"),
         "threads": to_thread.current_default_thread_limiter().total_tokens,
         "writers": calls.writers, "write_batches": calls.batches,
@@ -194,3 +196,29 @@ def review(
     p = out.value
     content = {"payment_id": p.id, "status": p.status.value, "payment": wire.payment(p)}
     return respond(200, content, out)
+
+
+@router.get("/reconcile/{tenant_id}", summary="The tenant's ledger against its records")
+def reconcile(tenant_id: str, _: Admin_, e: Engine_) -> dict[str, Any]:
+    return e.reconcile(tenant_id).to_data()
+
+
+class FeeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rate_bp: int | None = None
+    fixed_minor: int | None = None
+    dispute_fee_minor: int | None = None
+    refund_returns_fee: bool | None = None
+
+
+@router.put("/fees/{tenant_id}/{currency}", summary="Set a tenant's fees in one currency")
+def set_fees(tenant_id: str, currency: str, body: FeeBody, _: Admin_, e: Engine_) -> Any:
+    prices = body.model_dump(exclude_none=True)
+    return {"tenant_id": tenant_id, "currency": currency.upper(),
+            **e.set_fee_schedule(tenant_id, currency, **prices).model_dump()}  # fmt: skip
+
+
+@router.get("/fees/{tenant_id}/{currency}", summary="A tenant's fees in one currency")
+def fees(tenant_id: str, currency: str, _: Admin_, e: Engine_) -> Any:
+    return {"tenant_id": tenant_id, "currency": currency.upper(),
+            **e.fee_schedule(tenant_id, currency).model_dump()}  # fmt: skip

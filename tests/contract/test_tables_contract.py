@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mockpay_core import Status
+from mockpay_core.domain import ledger, ledger_chain
 from mockpay_core.domain.delivery import Attempt
 from mockpay_core.domain.fraud import FraudDecision, FraudRule, Outcome, RuleSpec
 from mockpay_core.domain.model import (
@@ -19,6 +20,9 @@ from mockpay_core.domain.model import (
     Dispute,
     DisputeStatus,
     Event,
+    Fee,
+    Payout,
+    PayoutStatus,
     Refund,
     WebhookEndpoint,
 )
@@ -34,7 +38,7 @@ S = timedelta(seconds=1)
 EXPORTED = (
     "tenants", "payments", "refunds", "disputes", "audit_log", "events", "deliveries",
     "delivery_attempts", "fraud_rules", "fraud_decisions", "idempotency_keys",
-    "webhook_endpoints", "customers",
+    "webhook_endpoints", "customers", "ledger_entries", "fees", "payouts",
 )  # fmt: skip
 ORDER = {"deliveries": ["seq"], "idempotency_keys": ["tenant_id", "key"]}
 SECRETS = {
@@ -86,6 +90,12 @@ def write_everything(store: Store) -> None:
         uow.put_idempotency(IdempotencyRecord(
             "t2", "k1", "create_payment", "fp", False, {"error": "x"}, START, START + 9 * S,
         ))  # fmt: skip
+        moves = ledger.capture("p001", "USD", 100, 33, held=False)
+        for rows in ledger_chain.chain("t1", "p001", None, moves, START, START + 2 * S):
+            uow.insert_ledger_entries(rows)
+        uow.insert_fee(Fee("capture:p001", "t1", "p001", "capture", "USD", 33, START))
+        uow.insert_payout(Payout("po1", "t1", "USD", 5, PayoutStatus.FAILED, "x", "on_demand",
+                                 START + S))  # fmt: skip
     with store.unit_of_work() as uow:
         claims = uow.claim_deliveries(START + 2 * S, 10, START + 60 * S, "a")
         assert [c.event_id for c in claims] == ["e1", "e2", "e3"]

@@ -7,7 +7,11 @@ the new status and amounts or which error. The model writes out which statuses e
 accepts (``ACCEPTS``) instead of reading the engine's transition table, so a wrong edge in
 the table shows up here. After every step the invariants compare the two: every field, money
 never returned beyond what was captured, one audit row per transition, one outbox event per
-notified transition, an intact hash chain.
+notified transition, an intact hash chain. ``ModelBooks`` keeps, beside them, what each
+ledger account must hold (fees at 2.9 % + 30 rounded half up, settlement two days after a
+capture, a daily payout of what is available): after every step each ledger transaction
+balances, each currency's entries sum to zero, the tenant's balances equal the model's,
+``reconcile`` reports nothing and the ledger's chain verifies.
 
 It runs on SQLite in memory, on a file in a fresh temporary directory and on PostgreSQL in a
 fresh schema; the machine builds its own engine because a ``RuleBasedStateMachine`` cannot
@@ -17,8 +21,9 @@ use pytest fixtures.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +174,57 @@ class ModelPayment:
         }
 
 
+def fee_minor(captured_minor: int) -> int:
+    """2.9 % rounded half up to a minor unit, plus 30; never more than the capture."""
+    rate = (Decimal(captured_minor) * Decimal("0.029")).quantize(Decimal(1), ROUND_HALF_UP)
+    return min(captured_minor, int(rate) + 30)
+
+
+DISPUTE_FEE_MINOR = 1500
+SETTLEMENT_DELAY = timedelta(days=2)
+
+
+@dataclass
+class ModelBooks:
+    """What each (currency, account) of the tenant's ledger must hold."""
+
+    accounts: dict[tuple[str, str], int] = field(default_factory=dict)
+    unsettled: list[tuple[datetime, str, int]] = field(default_factory=list)
+    paid_window: dict[str, int] = field(default_factory=dict)
+
+    def move(self, currency: str, **legs: int) -> None:
+        assert sum(legs.values()) == 0, legs
+        for account, amount in legs.items():
+            key = (currency, account)
+            self.accounts[key] = self.accounts.get(key, 0) + amount
+
+    def capture(self, m: ModelPayment, now: datetime, held: bool) -> None:
+        fee = fee_minor(m.captured_minor)
+        source = "authorized" if held else "network"
+        self.move(m.currency, **{source: -m.captured_minor}, pending=m.captured_minor - fee,
+                  fees=fee)  # fmt: skip
+        self.unsettled.append((now + SETTLEMENT_DELAY, m.currency, m.captured_minor - fee))
+        if held:
+            self.release(m.currency, m.amount_minor - m.captured_minor)
+
+    def release(self, currency: str, amount_minor: int) -> None:
+        self.move(currency, authorized=-amount_minor, network=amount_minor)
+
+    def run_due(self, now: datetime) -> None:
+        """Settle what is due, then pay out each positive available balance once a day."""
+        for due in [u for u in self.unsettled if u[0] <= now]:
+            self.unsettled.remove(due)
+            self.move(due[1], pending=-due[2], available=due[2])
+        window = int(now.timestamp() // DAY_S)
+        for (currency, account), amount in sorted(self.accounts.items()):
+            if account == "available" and amount > 0 and self.paid_window.get(currency) != window:
+                self.move(currency, available=-amount, network=amount)
+                self.paid_window[currency] = window
+
+    def nonzero(self) -> dict[tuple[str, str], int]:
+        return {k: v for k, v in self.accounts.items() if v}
+
+
 @dataclass(frozen=True)
 class Sent:
     """A keyed command as first sent and what it returned or raised, to replay it."""
@@ -198,6 +254,7 @@ class EngineMachine(RuleBasedStateMachine):
             path = f"{self.pg[0]}?schema={self.pg[1]}"
             store_options["durability"] = "off"
         self.clock = SimulatedClock(START)
+        self.books = ModelBooks()
         self.engine = Engine.open(
             path,
             clock=self.clock,
@@ -326,9 +383,11 @@ class EngineMachine(RuleBasedStateMachine):
         elif m.manual:
             m.expires_at = self.clock.now() + AUTHORIZATION_TTL
             m.move(S.AUTHORIZED)
+            self.books.move(m.currency, network=-m.amount_minor, authorized=m.amount_minor)
         else:
             m.captured_minor = m.amount_minor
             m.move(S.SUCCESS)
+            self.books.capture(m, self.clock.now(), held=False)
         assert view(p) == m.view()
 
     @rule(data=st.data())
@@ -349,6 +408,7 @@ class EngineMachine(RuleBasedStateMachine):
         if expect is None:
             m.captured_minor, m.expires_at = captured, None
             m.move(S.SUCCESS)
+            self.books.capture(m, self.clock.now(), held=True)
             assert view(p) == m.view()
 
     @rule(data=st.data())
@@ -358,6 +418,8 @@ class EngineMachine(RuleBasedStateMachine):
         expect = self.refusal(m, "cancel")
         p = self.send(expect, "cancel", m.id, reason=reason, keyed=keyed(data))
         if expect is None:
+            if m.status is S.AUTHORIZED:
+                self.books.release(m.currency, m.amount_minor)
             m.expires_at = None
             m.move(S.CANCELED)
             assert view(p) == m.view()
@@ -390,6 +452,7 @@ class EngineMachine(RuleBasedStateMachine):
         if expect is None:
             m.refunded_minor += amount
             m.refunds += 1
+            self.books.move(m.currency, available=-amount, network=amount)
             m.settle()
             assert receipt.refund.amount_minor == amount
             assert view(receipt.payment) == m.view()
@@ -411,6 +474,8 @@ class EngineMachine(RuleBasedStateMachine):
         if expect is None:
             m.dispute_minor = disputed
             m.move(S.DISPUTED)
+            self.books.move(m.currency, available=-(disputed + DISPUTE_FEE_MINOR),
+                            reserved=disputed, fees=DISPUTE_FEE_MINOR)  # fmt: skip
             assert (receipt.dispute.amount_minor, receipt.dispute.status) == (disputed, "open")
             assert view(receipt.payment) == m.view()
 
@@ -424,6 +489,8 @@ class EngineMachine(RuleBasedStateMachine):
             return
         assert m.dispute_minor is not None
         assert (receipt.dispute.amount_minor, receipt.dispute.status) == (m.dispute_minor, verdict)
+        back = "network" if verdict == "lost" else "available"
+        self.books.move(m.currency, reserved=-m.dispute_minor, **{back: m.dispute_minor})
         if verdict == "lost":
             m.lost_minor += m.dispute_minor
         m.dispute_minor = None
@@ -527,6 +594,8 @@ class EngineMachine(RuleBasedStateMachine):
         for m in due:
             m.expires_at = None
             m.move(S.CANCELED)
+            self.books.release(m.currency, m.amount_minor)
+        self.books.run_due(now)
 
     @invariant()
     def engine_matches_model(self) -> None:
@@ -549,6 +618,18 @@ class EngineMachine(RuleBasedStateMachine):
             events = self.engine.events(self.tenant_id, pid, limit=1000)
             assert len(events) == m.notified
             assert all(e.payment_id == pid for e in events)
+
+    @invariant()
+    def the_books_balance_and_match_the_model(self) -> None:
+        with self.engine.store.reader() as r:
+            balances = {k: v for k, v in r.ledger_balances(self.tenant_id).items() if v}
+            assert r.unbalanced_transactions(self.tenant_id) == []
+        for currency in {c for c, _ in balances}:
+            assert sum(v for (c, _), v in balances.items() if c == currency) == 0
+        assert balances == self.books.nonzero()
+        found = self.engine.reconcile(self.tenant_id)
+        assert found.ok, found.differences
+        assert self.engine.verify_ledger(self.tenant_id).ok
 
     @invariant()
     def audit_chain_verifies(self) -> None:

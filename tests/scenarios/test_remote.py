@@ -81,7 +81,7 @@ def test_what_a_server_cannot_do_is_refused_up_front_by_field(
     other = Scenario.model_validate({
         "name": "other-settings", "tenants": [{"name": "a"}], "faults": [{"kind": "tamper_audit"}],
         "engine": {"retry_schedule": "original", "authorization_ttl": "1d",
-                   "idempotency_ttl": "1h", "webhook_timeout_s": 2},
+                   "idempotency_ttl": "1h", "webhook_timeout_s": 2, "payout_failure_p": 0.5},
     })  # fmt: skip
     with pytest.raises(RemoteRefused) as refused:
         run_remote(crash, tmp_path, server.url, ADMIN)
@@ -97,7 +97,8 @@ def test_what_a_server_cannot_do_is_refused_up_front_by_field(
         run_remote(other, tmp_path, server.url, ADMIN)
     fields = [p.split(":")[0] for p in refused.value.problems]
     assert fields == ["faults.0.kind", "engine.retry_schedule", "engine.webhook_timeout_s",
-                      "engine.authorization_ttl", "engine.idempotency_ttl"]  # fmt: skip
+                      "engine.authorization_ttl", "engine.idempotency_ttl",
+                      "engine.payout_failure_p"]  # fmt: skip
     assert not (tmp_path / "other-settings").exists()  # nothing was sent
 
 

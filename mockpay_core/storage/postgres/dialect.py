@@ -12,7 +12,7 @@ import psycopg_pool
 from psycopg import errors as pgerrors
 
 from mockpay_core.errors import AuditImmutable, EmailTaken, StorageBusy, StorageError
-from mockpay_core.storage.sql.dialect import Dialect
+from mockpay_core.storage.sql.dialect import Dialect, immutable_message
 from mockpay_core.storage.sql.queries import Sql
 from mockpay_core.storage.sql.schema import Kind
 
@@ -40,7 +40,7 @@ def translate_errors() -> Iterator[None]:
         raise StorageBusy("The database is busy; try again") from exc
     except psycopg.Error as exc:
         if exc.sqlstate == AUDIT_IMMUTABLE_STATE:
-            raise AuditImmutable("The audit log is append-only") from exc
+            raise AuditImmutable(immutable_message(str(exc))) from exc
         raise StorageError(f"Database error: {exc}") from exc
 
 

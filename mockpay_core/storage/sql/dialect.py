@@ -80,6 +80,15 @@ class Dialect(ABC):
         """Driver exceptions become ``mockpay_core.errors`` exceptions here, and nowhere else."""
 
 
+def immutable_message(error: str) -> str:
+    """What a refused change of an append-only table says: which log refused it."""
+    return (
+        "The ledger is append-only"
+        if "ledger_entries" in error
+        else ("The audit log is append-only")
+    )
+
+
 def encode_time(dialect: Dialect, when: datetime | None) -> Any:
     encode = dialect.encoder(Kind.TIME)
     return when if when is None or encode is None else encode(when)

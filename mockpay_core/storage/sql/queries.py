@@ -28,6 +28,7 @@ from mockpay_core.domain.states import Status
 from mockpay_core.storage.protocol import IdempotencyRecord
 from mockpay_core.storage.sql import schema as s
 from mockpay_core.storage.sql.dialect import Dialect, Mapper, Params
+from mockpay_core.storage.sql.ledger_sql import LedgerSql
 from mockpay_core.storage.sql.schema import Kind, Table, quoted
 
 # Literals, not parameters: a partial index is used only when the query names its values.
@@ -193,6 +194,7 @@ class Sql:
             " AND created_at < ? ORDER BY created_at, id LIMIT ?"
         )
         self.get_meta = r("SELECT value FROM meta WHERE key = ?")
+        self.ledger = LedgerSql(d)
         self._writes(d)
         self._deliveries(d)
 

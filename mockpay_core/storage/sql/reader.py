@@ -23,6 +23,7 @@ from mockpay_core.domain.model import (
 from mockpay_core.storage.protocol import PaymentFilter
 from mockpay_core.storage.sql.deliveries import DeliveryReads
 from mockpay_core.storage.sql.dialect import Row
+from mockpay_core.storage.sql.ledger import LedgerReads
 from mockpay_core.storage.sql.metrics import metrics
 from mockpay_core.storage.sql.queries import RULE_FIELDS, Sql
 from mockpay_core.storage.sql.schema import Kind
@@ -49,7 +50,7 @@ def _rule(row: tuple[Any, ...], decode_time: Any) -> FraudRule:
     return FraudRule(r["id"], spec, created, updated)
 
 
-class SqlReader(DeliveryReads):
+class SqlReader(DeliveryReads, LedgerReads):
     """``Reader``, for any dialect."""
 
     def _rules(self, rows: list[Row]) -> list[FraudRule]:

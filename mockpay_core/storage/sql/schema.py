@@ -170,17 +170,43 @@ DELIVERY_ATTEMPTS: Final = Table(
 DISABLED_ENDPOINTS: Final = Table(
     "disabled_endpoints", _cols(f"tenant_id, url, reason, disabled_at{TS}"), page_key="url"
 )
+LEDGER_ENTRIES: Final = Table(
+    "ledger_entries",
+    _cols(
+        f"id, tenant_id, seq{N}, transaction_id, kind, source_id, payment_id, account,"
+        f" currency, direction, amount_minor{N}, available_on{TS}, created_at{TS}, prev_hash,"
+        " hash"
+    ),
+)
+FEES: Final = Table(
+    "fees", _cols(f"id, tenant_id, payment_id, kind, currency, amount_minor{N}, created_at{TS}")
+)
+FEE_SCHEDULES: Final = Table(
+    "fee_schedules",
+    _cols(
+        f"tenant_id, currency, rate_bp{N}, fixed_minor{N}, dispute_fee_minor{N},"
+        f" refund_returns_fee{B}, updated_at{TS}"
+    ),
+    page_key="currency",
+)
+PAYOUTS: Final = Table(
+    "payouts",
+    _cols(
+        f"id, tenant_id, currency, amount_minor{N}, status, failure_code, method, created_at{TS}"
+    ),
+)
 
 ALL: Final = (
     META, TENANTS, PAYMENTS, REFUNDS, DISPUTES, AUDIT_LOG, EVENTS, IDEMPOTENCY_KEYS,
     FRAUD_RULES, FRAUD_DECISIONS, DELIVERIES, DELIVERY_ATTEMPTS, DISABLED_ENDPOINTS,
-    WEBHOOK_ENDPOINTS, CUSTOMERS,
+    WEBHOOK_ENDPOINTS, CUSTOMERS, LEDGER_ENTRIES, FEES, FEE_SCHEDULES, PAYOUTS,
 )  # fmt: skip
 BY_NAME: Final = {t.name: t for t in ALL}
 # What a run exports (to DuckDB and Parquet) and the admin export route serves, in order.
 EXPORTED: Final = (
     TENANTS, PAYMENTS, REFUNDS, DISPUTES, AUDIT_LOG, EVENTS, DELIVERIES, DELIVERY_ATTEMPTS,
     FRAUD_RULES, FRAUD_DECISIONS, IDEMPOTENCY_KEYS, WEBHOOK_ENDPOINTS, CUSTOMERS,
+    LEDGER_ENTRIES, FEES, PAYOUTS,
 )  # fmt: skip
 
 

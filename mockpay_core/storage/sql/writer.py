@@ -27,12 +27,13 @@ from mockpay_core.domain.model import (
 )
 from mockpay_core.storage.protocol import IdempotencyRecord
 from mockpay_core.storage.sql.dialect import dumps
+from mockpay_core.storage.sql.ledger import LedgerWrites
 from mockpay_core.storage.sql.queries import PENDING, WINDOW_SQL
 from mockpay_core.storage.sql.reader import SqlReader
 from mockpay_core.storage.sql.schema import Kind
 
 
-class SqlUnitOfWork(SqlReader):
+class SqlUnitOfWork(SqlReader, LedgerWrites):
     """``UnitOfWork`` minus its locks (each adapter's subclass adds those)."""
 
     _depth = 0

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import ClassVar, Final
 
 from mockpay_core.errors import AuditImmutable, StorageBusy, StorageError
-from mockpay_core.storage.sql.dialect import Codec, Dialect, dumps
+from mockpay_core.storage.sql.dialect import Codec, Dialect, dumps, immutable_message
 from mockpay_core.storage.sql.queries import Sql
 from mockpay_core.storage.sql.schema import Kind
 
@@ -36,7 +36,7 @@ def translate_errors() -> Iterator[None]:
         if name.startswith(_BUSY_NAMES) or "database is locked" in str(exc):
             raise StorageBusy("The database is busy; try again") from exc
         if "append-only" in str(exc):
-            raise AuditImmutable("The audit log is append-only") from exc
+            raise AuditImmutable(immutable_message(str(exc))) from exc
         raise StorageError(f"Database error: {exc}") from exc
 
 

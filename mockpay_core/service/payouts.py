@@ -1,0 +1,129 @@
+"""Payouts: a tenant's available balance sent to its bank, on a schedule or on request.
+
+One payout per tenant and currency at a time, under the tenant's lock, so refunds and
+disputes racing it are ordered before or after it: a payout takes at most what is
+available then, and never takes the available balance below zero (a negative balance,
+after a lost dispute, is carried until captures cover it). Scheduled payouts run once per
+``payout_interval_s`` window of the engine's clock (daily: once per UTC day).
+
+Whether a payout fails is drawn from its id's hash against ``payout_failure_p`` (a seeded
+run replays it); a failed payout's money comes back to available. Ids are derived from the
+tenant, currency and ledger position, so payouts never draw on the run's id source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Final
+
+from mockpay_core.domain import ledger
+from mockpay_core.domain import validation as v
+from mockpay_core.domain.ledger import Account
+from mockpay_core.domain.model import Outcome, Payout, PayoutStatus
+from mockpay_core.domain.money import format_major, parse_currency, to_minor
+from mockpay_core.domain.validation import collect
+from mockpay_core.errors import AmountExceeded, NotFound
+from mockpay_core.service import idempotency
+from mockpay_core.service import ledger as books
+from mockpay_core.service.context import Context
+from mockpay_core.storage.protocol import Reader, UnitOfWork
+
+SCHEDULED, ON_DEMAND = "scheduled", "on_demand"
+FAILURE_CODE: Final = "could_not_process"
+PAYOUTS_LIMIT_MAX: Final = 100
+
+
+def _payout_id(tenant_id: str, currency: str, head: tuple[int, str] | None) -> str:
+    digest = hashlib.sha256(f"{tenant_id}|{currency}|{head}".encode()).hexdigest()
+    return f"po_{digest[:24]}"
+
+
+def _fails(ctx: Context, payout_id: str) -> bool:
+    draw = int(hashlib.sha256(payout_id.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+    return draw < ctx.config.ledger.payout_failure_p
+
+
+def pay(
+    uow: UnitOfWork, ctx: Context, now: datetime, tenant_id: str, currency: str, amount: int,
+    method: str,
+) -> Payout:  # fmt: skip
+    """Write one payout of ``amount`` (at most what is available: checked by the caller
+    under the tenant's lock) and its ledger transactions."""
+    payout_id = _payout_id(tenant_id, currency, uow.ledger_head(tenant_id))
+    paid = not _fails(ctx, payout_id)
+    payout = Payout(
+        payout_id, tenant_id, currency, amount, PayoutStatus.PAID if paid else PayoutStatus.FAILED,
+        None if paid else FAILURE_CODE, method, now,
+    )  # fmt: skip
+    uow.insert_payout(payout)
+    books.record(uow, ctx, now, tenant_id, None, ledger.payout(payout_id, currency, amount,
+                                                                paid=paid))  # fmt: skip
+    return payout
+
+
+def _available(r: Reader, tenant_id: str) -> dict[str, int]:
+    return {
+        currency: amount
+        for (currency, account), amount in r.ledger_balances(tenant_id).items()
+        if account == Account.AVAILABLE.value
+    }
+
+
+def request(
+    ctx: Context,
+    tenant_id: str,
+    *,
+    currency: object,
+    amount: object = None,
+    idempotency_key: object = None,
+) -> Outcome[Payout]:
+    """An on-demand payout of ``amount`` (major units; all that is available if None)."""
+    cur, key = collect(
+        lambda: parse_currency(currency),
+        lambda: v.idempotency_key(idempotency_key, required=False),
+    )
+    wanted = None if amount is None else to_minor(amount, cur)
+
+    def execute(uow: UnitOfWork, now: datetime) -> Payout:
+        if not uow.lock_tenant(tenant_id):
+            raise NotFound("tenant", tenant_id)
+        available = _available(uow, tenant_id).get(cur, 0)
+        take = available if wanted is None else wanted
+        if take <= 0 or take > available:
+            balance = f"{format_major(available, cur)} {cur}"
+            raise AmountExceeded(
+                f"A payout of {format_major(take, cur)} exceeds the available balance of {balance}"
+                if take > 0
+                else f"Nothing is available to pay out (the available balance is {balance})",
+                details={"available_minor": available},
+            )
+        return pay(uow, ctx, now, tenant_id, cur, take, ON_DEMAND)
+
+    params = {"currency": cur, "amount": None if wanted is None else wanted}
+    fp = idempotency.fingerprint("payout", None, params)
+    return idempotency.run(ctx, tenant_id, key, "payout", fp, execute, Payout.from_data)
+
+
+def run_scheduled(ctx: Context) -> int:
+    """Every tenant's scheduled payouts due in the clock's current window; how many."""
+    now = ctx.clock.now()
+    interval = ctx.config.ledger.payout_interval_s
+    window = datetime.fromtimestamp(now.timestamp() // interval * interval, now.tzinfo)
+    with ctx.store.reader() as r:
+        due = [t.id for t in r.list_tenants() if _owed(r, t.id)]
+    made = 0
+    for tenant_id in due:
+        with ctx.store.unit_of_work() as uow:
+            uow.lock_tenant(tenant_id)
+            recent = uow.payouts(tenant_id, PAYOUTS_LIMIT_MAX)
+            done = {p.currency for p in recent if p.method == SCHEDULED and p.created_at >= window}
+            for currency, amount in sorted(_available(uow, tenant_id).items()):
+                if amount > 0 and currency not in done:
+                    pay(uow, ctx, now, tenant_id, currency, amount, SCHEDULED)
+                    made += 1
+    return made
+
+
+def _owed(r: Reader, tenant_id: str) -> bool:
+    return any(amount > 0 for amount in _available(r, tenant_id).values())
