@@ -53,7 +53,8 @@ def require_postgres() -> str:
 
 
 _FREE_SCHEMAS: list[str] = []
-_AUDIT_TRIGGERS = 2  # audit_log_no_update, audit_log_no_truncate (0001_init.sql)
+# audit_log_no_update, audit_log_no_truncate (0001_init.sql) and the ledger's (0005_ledger.sql)
+_APPEND_ONLY_TRIGGERS = 4
 
 
 def new_schema() -> str:
@@ -64,7 +65,7 @@ def new_schema() -> str:
 
 def drop_schema(url: str, schema: str) -> None:
     """Done with a test's schema: emptied for the next test, or dropped if it was altered
-    (say, a test that played an attacker dropped the audit trigger)."""
+    (say, a test that played an attacker dropped an append-only trigger)."""
     with psycopg.connect(url, autocommit=True) as conn:
         tables = [
             r[0]
@@ -77,10 +78,11 @@ def drop_schema(url: str, schema: str) -> None:
         triggers = conn.execute(
             "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
             " JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = %s AND c.relname = 'audit_log' AND t.tgenabled = 'O'",
+            " WHERE n.nspname = %s AND c.relname IN ('audit_log', 'ledger_entries')"
+            " AND t.tgenabled = 'O'",
             (schema,),
         ).fetchone()
-        if tables and triggers == (_AUDIT_TRIGGERS,):
+        if tables and triggers == (_APPEND_ONLY_TRIGGERS,):
             with conn.transaction():
                 conn.execute("SET LOCAL session_replication_role = replica")  # past the trigger
                 # DELETE, not TRUNCATE: a few rows go faster than new files for 13 tables.

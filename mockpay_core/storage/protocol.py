@@ -341,8 +341,9 @@ class Tables(Protocol):
     def tamper(self, sql: str, params: Sequence[Any] = (), *, behind_triggers: bool = True) -> int:
         """A fault: ``sql`` (``?`` placeholders) run as an attacker with database access,
         in a transaction of its own; rows changed. ``behind_triggers`` first drops the
-        audit log's append-only triggers (they stay dropped, as an attacker leaves them);
-        without it they still refuse (``AuditImmutable``). An empty ``sql`` only drops."""
+        append-only triggers of the audit log and the ledger (they stay dropped, as an
+        attacker leaves them); without it they still refuse (``AuditImmutable``). An empty
+        ``sql`` only drops."""
         ...
 
 

@@ -79,13 +79,18 @@ def test_captures_come_due_for_settlement_once(books: Store) -> None:
 
 
 def test_entries_are_append_only(books: Store) -> None:
+    update = "UPDATE ledger_entries SET amount_minor = 1 WHERE seq = ?"
     with pytest.raises(AuditImmutable, match="ledger"), books.tables() as t:
-        t.tamper("UPDATE ledger_entries SET amount_minor = 1 WHERE seq = ?", (2,))
+        t.tamper(update, (2,), behind_triggers=False)
     with pytest.raises(AuditImmutable, match="ledger"), books.tables() as t:
         t.tamper("DELETE FROM ledger_entries WHERE seq = ?", (2,), behind_triggers=False)
     with books.reader() as r:
         assert ledger_chain.verify(r.ledger_chain("t1")).ok
         assert len(r.ledger_entries("t1", 0, 100)) == 10
+    with books.tables() as t:  # behind the triggers' back: the change is made, the chain breaks
+        assert t.tamper(update, (2,)) == 1
+    with books.reader() as r:
+        assert not ledger_chain.verify(r.ledger_chain("t1")).ok
 
 
 def test_fees_and_fee_schedules(books: Store) -> None:

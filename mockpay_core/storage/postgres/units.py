@@ -99,7 +99,11 @@ _CLAIMS: Final = Mapper(
     )],
     Claim,
 )  # fmt: skip
-TRIGGERS: Final = ("audit_log_no_update", "audit_log_no_truncate")
+TRIGGERS: Final = (  # (trigger, table) of the append-only tables (tamper drops them)
+    ("audit_log_no_update", "audit_log"), ("audit_log_no_truncate", "audit_log"),
+    ("ledger_entries_no_update", "ledger_entries"),
+    ("ledger_entries_no_truncate", "ledger_entries"),
+)  # fmt: skip
 # INSERTs whose answer nobody reads: held back and sent together (statements.py).
 HELD: Final = frozenset({
     SQL.insert_payment, SQL.insert_audit, SQL.insert_decision, SQL.insert_event,
@@ -407,8 +411,8 @@ class PostgresTables(SqlTables):
     def tamper(self, sql: str, params: Any = (), *, behind_triggers: bool = True) -> int:
         with self._conn.transaction():
             if behind_triggers:
-                for name in TRIGGERS:
-                    self._conn.execute(f"DROP TRIGGER IF EXISTS {name} ON audit_log")
+                for name, table in TRIGGERS:
+                    self._conn.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
             if not sql.strip():
                 return 0
             if params:

@@ -66,7 +66,10 @@ CLAIM_COLUMNS: Final = (
     ("endpoint_disabled", Kind.BOOL), ("endpoint_secret", Kind.TEXT),
 )  # fmt: skip
 _CLAIMS: Final = Mapper(SQL.dialect, CLAIM_COLUMNS, Claim)
-TRIGGERS: Final = ("audit_log_no_update", "audit_log_no_delete")
+TRIGGERS: Final = (  # the append-only tables' (tamper drops them)
+    "audit_log_no_update", "audit_log_no_delete",
+    "ledger_entries_no_update", "ledger_entries_no_delete",
+)  # fmt: skip
 
 
 class SqliteReader(SqlReader):
