@@ -4,6 +4,7 @@
 - ``diagram``: the state machine laid out from the transition table;
 - ``idempotency``: a storm of concurrent retries with the idempotency layer on or off;
 - ``fraud``: labelled traffic replayed against candidate rules, scored;
+- ``fraud_seeds``: a velocity threshold swept over seeds, mean cost with 95 % intervals;
 - ``webhooks``: attempts, latency and dead-letter depth of a run, and replaying its DLQ;
 - ``audit``: an attacker's tools against the audit log (for the tampering notebook);
 - ``signatures``: a timing attack on a signature check, on a simulated receiver clock;

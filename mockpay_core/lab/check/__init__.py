@@ -8,7 +8,7 @@ run, never from a number typed into it. One module per notebook:
 
 - ``tour`` (1): ``refund_after_cancel``, ``short_settle``, ``fired_rule``;
 - ``idempotency`` (2): ``duplicate_charges``, ``changed_field``, ``key_expiry_second``;
-- ``fraud`` (3): ``cheapest_rule_set``;
+- ``fraud`` (3): ``cheapest_rule_set``, ``cheapest_threshold``;
 - ``webhooks`` (4): ``long_outage``;
 - ``audit`` (5): ``deleted_row``, ``metadata_edit_caught``;
 - ``signatures`` (6): ``blind_guesses``;
@@ -19,7 +19,7 @@ run, never from a number typed into it. One module per notebook:
 
 from mockpay_core.lab.check.audit import deleted_row, metadata_edit_caught
 from mockpay_core.lab.check.failures import lost_answer_payments, no_flapping_twice
-from mockpay_core.lab.check.fraud import cheapest_rule_set
+from mockpay_core.lab.check.fraud import cheapest_rule_set, cheapest_threshold
 from mockpay_core.lab.check.idempotency import changed_field, duplicate_charges, key_expiry_second
 from mockpay_core.lab.check.money import jpy_accepted, storm_successes
 from mockpay_core.lab.check.scale import busiest_hour
@@ -34,6 +34,7 @@ __all__ = [
     "busiest_hour",
     "changed_field",
     "cheapest_rule_set",
+    "cheapest_threshold",
     "deleted_row",
     "duplicate_charges",
     "fired_rule",
