@@ -76,8 +76,7 @@ class Statements:
         self._levels: list[_Level] = []
         self._savepoints = 0
         self._unsent: str | None = None  # the savepoint named last, if not sent yet
-        self.changed = False  # anything sent that is not answered yet
-        self.unsure = False  # of that, anything not held (which may fail: see above)
+        self.unsure = False  # a change not held (which may fail: see above), unanswered
         self.changes = 0  # changes sent or held in this transaction
         self.pipeline: psycopg.Pipeline | None = None  # sent without waiting, if set
 
@@ -86,7 +85,7 @@ class Statements:
         self.flush()
         if self.pipeline is not None:
             self.pipeline.sync()
-        self.changed = self.unsure = False
+        self.unsure = False
 
     def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor[Any]:
         """Send ``sql`` (after what is held), or hold it if it is one of ``held``."""
@@ -96,7 +95,7 @@ class Statements:
         self.flush()
         if sql.lstrip()[:6].upper().startswith(_CHANGES):
             self.cover()
-            self.changed = self.unsure = True
+            self.unsure = True
             self.changes += 1
         self._send_savepoint()
         return self._cursor.execute(sql, params)
@@ -126,7 +125,6 @@ class Statements:
                 self._held, self._held_params = [], 0
         self._held_params += len(params)
         self._held.append((sql, params))
-        self.changed = True
         self.changes += 1
 
     def flush(self) -> None:
