@@ -46,7 +46,7 @@ import venv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -56,7 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from server.testing import ProcessNotReady, mockpay_argv, serving  # noqa: E402
+from server.testing import ProcessNotReady, http_on_thread, mockpay_argv, serving  # noqa: E402
 
 WARMUP_S = 0.5
 RETRY_WAIT_S = 3.0
@@ -114,15 +114,9 @@ def receiving(fail_first: int = 0) -> Iterator[Receiver]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/stripe"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_on_thread(Handler) as port:
+        receiver.url = f"http://127.0.0.1:{port}/stripe"
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass

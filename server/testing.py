@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,25 @@ class ServedProcess:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+
+@contextmanager
+def http_on_thread(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """``handler`` served on 127.0.0.1 (a free port, yielded) by a thread per request, on a
+    thread of its own, until the block ends."""
+
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 64  # the default 5 drops a batch's connections for a second
+        daemon_threads = True
+
+    server = Server((LOOPBACK, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def mockpay_argv(*args: str) -> list[str]:

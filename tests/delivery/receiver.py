@@ -7,7 +7,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from server.testing import http_on_thread
 
 
 @dataclass
@@ -47,16 +49,6 @@ def running_receiver(**behaviour: object) -> Iterator[Receiver]:
         def log_message(self, *args: object) -> None:
             pass
 
-    class Server(ThreadingHTTPServer):
-        request_queue_size = 64  # the default 5 drops a batch's connections for a second
-
-    server = Server(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_on_thread(Handler) as port:
+        receiver.url = f"http://127.0.0.1:{port}/hooks"
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
