@@ -10,7 +10,9 @@ reads what it is about to change:
 - ``lock_tenant``: serialises a tenant's fraud windows and audit chain. SQLite's
   ``BEGIN IMMEDIATE`` already serialises every writer; PostgreSQL locks the tenant row.
 - ``lock_idempotency_key``: the first caller with a key runs, later ones wait for it (a
-  bounded wait, then ``IdempotencyKeyInUse``) and then see its stored result.
+  bounded wait, then ``IdempotencyKeyInUse``) and then see its stored result. Writers
+  call it after ``lock_tenant`` of the key's tenant, so an adapter whose tenant lock
+  already shuts out every other writer need not lock the key again (PostgreSQL's row lock).
 - ``lock_payment``: reads the payment for update (``SELECT ... FOR UPDATE``).
 
 Several units of work can share one transaction (``Store.batch``), each in its own

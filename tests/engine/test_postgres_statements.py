@@ -11,7 +11,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -197,34 +196,38 @@ def engine(postgres_schema: tuple[str, str]) -> Iterator[Engine]:
     made.close()
 
 
-def test_a_key_held_elsewhere_is_waited_for_and_its_record_read_after(engine: Engine) -> None:
-    """Another transaction holds the key (not the tenant) and stores an answer under it; a
-    batch's create with that key finds the key taken when it tries it, waits, and replays
-    that answer: what it read beside the try is read again under the lock."""
+def test_a_key_is_held_by_its_tenants_lock_and_a_second_caller_replays(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch holding the tenant sends no lock for the key (every writer locks a key under
+    its tenant's lock); a create with the same key in another transaction waits for the
+    tenant, then reads the batch's record and replays its answer."""
     tenant = engine.register_tenant("Acme", "a@acme.test").tenant
-    store, holding = engine.store, threading.Event()
-    first = engine.create_payment(
-        tenant.id, amount=10, currency="USD", webhook_url=HOOK, idempotency_key="k0"
-    ).value
+    store, outcomes, sent = engine.store, [], []
+    execute = psycopg.Cursor.execute
 
-    def hold() -> None:
-        with store.unit_of_work() as uow:
-            uow.lock_idempotency_key(tenant.id, "shared")
-            record = uow.get_idempotency(tenant.id, "k0")
-            assert record is not None
-            uow.put_idempotency(replace(record, key="shared"))
-            holding.set()
-            time.sleep(0.3)  # the batch below tries the key meanwhile
+    def recorded(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
 
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert holding.wait(10)
-    with store.batch([tenant.id]):
-        again = engine.create_payment(
+    monkeypatch.setattr(psycopg.Cursor, "execute", recorded)
+
+    def second() -> None:
+        outcomes.append(engine.create_payment(
             tenant.id, amount=10, currency="USD", webhook_url=HOOK, idempotency_key="shared"
-        )
-    holder.join(10)
-    assert again.replayed and again.value.id == first.id
+        ))  # fmt: skip
+
+    with store.batch([tenant.id]):
+        first = engine.create_payment(
+            tenant.id, amount=10, currency="USD", webhook_url=HOOK, idempotency_key="shared"
+        ).value
+        other = threading.Thread(target=second)
+        other.start()
+        time.sleep(0.3)  # the other transaction waits for the tenant meanwhile
+        assert other.is_alive() and not outcomes
+    other.join(10)
+    assert sent and not any("advisory" in q for q in sent)
+    assert outcomes[0].replayed and outcomes[0].value.id == first.id
     assert [p.id for p in engine.list_payments(tenant.id, limit=10).data] == [first.id]
 
 

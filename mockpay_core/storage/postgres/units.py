@@ -27,9 +27,9 @@ from mockpay_core.storage.postgres.statements import Statements
 from mockpay_core.storage.protocol import IdempotencyRecord
 from mockpay_core.storage.sql.deliveries import DeliveryWrites
 from mockpay_core.storage.sql.dialect import Mapper
-from mockpay_core.storage.sql.queries import DELIVERING, PENDING, Sql, first_open
+from mockpay_core.storage.sql.queries import DELIVERING, PENDING, Sql, first_open, select_list
 from mockpay_core.storage.sql.reader import SqlReader
-from mockpay_core.storage.sql.schema import Kind
+from mockpay_core.storage.sql.schema import IDEMPOTENCY_KEYS, Kind
 from mockpay_core.storage.sql.tables import CHUNK_ROWS, SqlTables
 from mockpay_core.storage.sql.writer import SqlUnitOfWork
 
@@ -99,6 +99,26 @@ _CLAIMS: Final = Mapper(
     )],
     Claim,
 )  # fmt: skip
+_KEY_COLUMNS: Final = select_list(IDEMPOTENCY_KEYS.names)
+_WINDOWS_AND_KEY: dict[tuple[str, ...], str] = {}
+
+
+def windows_and_key(windows: tuple[str, ...]) -> str:
+    """One statement for a create's reads under its locks: each fraud window a column,
+    then the idempotency record's columns (all NULL when there is none). Rendered once
+    per set of windows (a tenant's rules give a few)."""
+    found = _WINDOWS_AND_KEY.get(windows)
+    if found is None:
+        counts = "".join(f"({w}), " for w in windows)
+        found = (
+            f"SELECT {counts}{_KEY_COLUMNS} FROM (SELECT 1) AS one"
+            " LEFT JOIN idempotency_keys ON tenant_id = %s AND key = %s"
+        )
+        if len(_WINDOWS_AND_KEY) < 256:  # a bound all the same
+            _WINDOWS_AND_KEY[windows] = found
+    return found
+
+
 TRIGGERS: Final = (  # (trigger, table) of the append-only tables (tamper drops them)
     ("audit_log_no_update", "audit_log"), ("audit_log_no_truncate", "audit_log"),
     ("ledger_entries_no_update", "ledger_entries"),
@@ -116,6 +136,10 @@ def _in_use(key: str) -> IdempotencyKeyInUse:
     return IdempotencyKeyInUse(
         f"A request with Idempotency-Key {key!r} is still running; retry later"
     )
+
+
+def _count(row: Any) -> int:
+    return 0 if row is None or row[0] is None else int(row[0])
 
 
 class PostgresReader(SqlReader):
@@ -186,8 +210,10 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
         self._tenants_locked: set[str] = set(batch.locked) if batch else set()
         self._key_try: tuple[str, tuple[int, str], Any] | None = None  # its answer unread
         self._unit_rules: dict[str, list[FraudRule]] = {}  # on its own: read once a tenant
-        # window statistics sent ahead: (tenant, queries, changes sent before, cursors)
-        self._expected: tuple[str, tuple[WindowQuery, ...], int, list[Any]] | None = None
+        # window statistics wanted next, read with the idempotency record: (tenant,
+        # queries, changes made before); then their answers, with the same key
+        self._wanted: tuple[str, tuple[WindowQuery, ...], int] | None = None
+        self._known: tuple[tuple[str, tuple[WindowQuery, ...], int], dict[str, int]] | None = None
 
     def _settle(self) -> None:
         self._statements.settle()
@@ -242,38 +268,45 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
     def expect_window_stats(
         self, tenant_id: str, queries_for: Callable[[list[FraudRule]], list[WindowQuery]]
     ) -> None:
-        """Sent now, each on a cursor of its own, when the tenant is locked: its windows
-        change only by this unit's writes until then, so the answers, which come with the
-        idempotency record's, are still true when ``window_stats`` asks (unless the unit
-        has written meanwhile: then they are asked again)."""
+        """Read with the idempotency record (``get_idempotency``, one statement) when the
+        tenant is locked: its windows change only by this unit's writes until then, so the
+        answers are still true when ``window_stats`` asks (unless the unit has written
+        meanwhile: then they are asked again)."""
         if tenant_id not in self._tenants_locked:
             return
         queries = queries_for(self.active_rules(tenant_id))
         if queries:
-            cursors = self._send_windows(tenant_id, queries)
-            self._expected = (tenant_id, tuple(queries), self._statements.changes, cursors)
+            self._wanted = (tenant_id, tuple(queries), self._statements.changes)
 
     def window_stats(self, tenant_id: str, queries: list[WindowQuery]) -> dict[str, int]:
         """Every query sent before any answer is waited for: one wait, or none when they
-        were sent ahead."""
-        expected, self._expected = self._expected, None
-        now_is = (tenant_id, tuple(queries), self._statements.changes)
-        if expected is not None and expected[:3] == now_is:
-            cursors = expected[3]
-        else:
-            cursors = self._send_windows(tenant_id, queries)
-        stats = {}
-        for q, cursor in zip(queries, cursors, strict=True):
-            row = cursor.fetchone()
-            stats[q.rule_id] = 0 if row is None else int(row[0])
-        return stats
-
-    def _send_windows(self, tenant_id: str, queries: list[WindowQuery]) -> list[Any]:
+        were read with the idempotency record."""
+        known, self._known = self._known, None
+        if known is not None and known[0] == (tenant_id, tuple(queries), self._statements.changes):
+            return known[1]
         statements = self._statements
-        return [
+        cursors = [
             statements.aside(*self._window_statement(tenant_id, q), slot=slot)
             for slot, q in enumerate(queries, 1)  # slot 0 is the idempotency key's try
         ]
+        return {q.rule_id: _count(c.fetchone()) for q, c in zip(queries, cursors, strict=True)}
+
+    def _windows_and_key(self, tenant_id: str, key: str) -> IdempotencyRecord | None:
+        """The idempotency record, and the windows ``expect_window_stats`` wanted if any
+        (kept for ``window_stats``), in one statement."""
+        wanted, self._wanted = self._wanted, None
+        if wanted is None or wanted[2] != self._statements.changes:
+            return super().get_idempotency(tenant_id, key)
+        sqls, params = [], []
+        for q in wanted[1]:
+            sql, args = self._window_statement(wanted[0], q)
+            sqls.append(sql)
+            params.extend(args)
+        row = self._one(windows_and_key(tuple(sqls)), [*params, tenant_id, key])
+        assert row is not None  # one row, always (a LEFT JOIN from one)
+        n = len(sqls)
+        self._known = (wanted, {q.rule_id: _count(row[i : i + 1]) for i, q in enumerate(wanted[1])})
+        return None if row[n + 1] is None else self.sql.idempotency(row[n:])
 
     def insert_rule(self, rule: FraudRule, tenant_id: str | None) -> None:
         self._rules_changed()
@@ -316,11 +349,15 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
             self._batch.endpoints.clear()
 
     def lock_idempotency_key(self, tenant_id: str, key: str) -> None:
-        """A transaction-scoped advisory lock on (tenant, key). First tried without waiting
-        (free, as it nearly always is, it needs no savepoint); a held key is then waited
-        for after one (a bounded wait, the session's ``lock_timeout``), then
-        ``IdempotencyKeyInUse``. In a pipeline the try's answer comes with the record read
-        next (``get_idempotency``): one round trip for both."""
+        """Nothing to send when this transaction holds the tenant's row: every writer locks
+        a key under its tenant's lock (the Protocol's order), and that lock lets no other
+        writer in. Otherwise a transaction-scoped advisory lock on (tenant, key), first
+        tried without waiting (free, as it nearly always is, it needs no savepoint); a held
+        key is then waited for after one (a bounded wait, the session's ``lock_timeout``),
+        then ``IdempotencyKeyInUse``. In a pipeline the try's answer comes with the record
+        read next (``get_idempotency``): one round trip for both."""
+        if tenant_id in self._tenants_locked:
+            return
         args = (IDEMPOTENCY_LOCK_SPACE, f"{tenant_id}:{key}")
         self._key_try = (key, args, self._statements.aside(_TRY_ADVISORY_SQL, args))
         if self._batch is None:  # on its own: its caller hears of a held key from here
@@ -343,7 +380,7 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
         return False
 
     def get_idempotency(self, tenant_id: str, key: str) -> IdempotencyRecord | None:
-        found = super().get_idempotency(tenant_id, key)
+        found = self._windows_and_key(tenant_id, key)
         if self._key_taken():
             return found
         return super().get_idempotency(tenant_id, key)  # read again, under the lock
@@ -351,7 +388,7 @@ class PostgresUnitOfWork(SqlUnitOfWork, DeliveryWrites):
     def finish(self) -> None:
         """The unit is done: a key it tried is settled (waited for, if it was held)."""
         self._key_taken()
-        self._expected = None
+        self._wanted = self._known = None
 
     def lock_payment(self, tenant_id: str, payment_id: str) -> Payment | None:
         if tenant_id not in self._tenants_locked:  # it may wait: undone with the unit
