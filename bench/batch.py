@@ -74,7 +74,8 @@ def run_round(side: Side, keys: Iterator[int], batch: int, batches: int) -> None
 
 @contextmanager
 def counting_postgres() -> Iterator[dict[str, int]]:
-    """Statements sent and answers waited for, by psycopg's connection and pipeline."""
+    """Statements sent and answers waited for, by psycopg's connection and pipeline (a
+    statement outside a pipeline is one wait)."""
     import psycopg
 
     seen = {"statements": 0, "waits": 0}
@@ -83,6 +84,8 @@ def counting_postgres() -> Iterator[dict[str, int]]:
 
     def counted_execute(self: Any, *a: Any, **kw: Any) -> Any:
         seen["statements"] += 1
+        if self._conn._pipeline is None:  # outside a pipeline every statement is waited for
+            seen["waits"] += 1
         return execute(self, *a, **kw)
 
     def counted_sync(self: Any) -> None:

@@ -235,10 +235,10 @@ class PostgresStore:
         if self._batch() is not None:
             raise StorageError("A batch cannot start inside an open transaction")
         with translate_errors(), self._pool.connection() as conn:
-            conn.execute("BEGIN")
             batch = Batch(Statements(conn, HELD))
             try:
                 with conn.pipeline() as batch.statements.pipeline:
+                    conn.execute("BEGIN")  # answered with the locks: no wait of its own
                     if tenant_ids:
                         hold_tenants(batch, tenant_ids)
                     self._local.batch = batch
