@@ -81,6 +81,7 @@ def counting_postgres() -> Iterator[dict[str, int]]:
     seen = {"statements": 0, "waits": 0}
     execute, sync = psycopg.Cursor.execute, psycopg.Pipeline.sync
     fetch = psycopg.Cursor._fetch_pipeline  # waits for the cursor's own answer
+    leave = psycopg.Pipeline.__exit__  # waits for every answer still out (the COMMIT's)
 
     def counted_execute(self: Any, *a: Any, **kw: Any) -> Any:
         seen["statements"] += 1
@@ -97,13 +98,19 @@ def counting_postgres() -> Iterator[dict[str, int]]:
             seen["waits"] += 1
         fetch(self)
 
+    def counted_leave(self: Any, *exc: Any) -> None:
+        seen["waits"] += 1
+        leave(self, *exc)
+
     psycopg.Cursor.execute, psycopg.Pipeline.sync = counted_execute, counted_sync  # type: ignore[method-assign]
     psycopg.Cursor._fetch_pipeline = counted_fetch  # type: ignore[method-assign]
+    psycopg.Pipeline.__exit__ = counted_leave  # type: ignore[method-assign]
     try:
         yield seen
     finally:
         psycopg.Cursor.execute, psycopg.Pipeline.sync = execute, sync  # type: ignore[method-assign]
         psycopg.Cursor._fetch_pipeline = fetch  # type: ignore[method-assign]
+        psycopg.Pipeline.__exit__ = leave  # type: ignore[method-assign]
 
 
 def per_create_counts(side: Side, keys: Iterator[int], batch: int) -> dict[str, float]:

@@ -27,6 +27,7 @@ NOTE = "INSERT INTO note (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v 
 WIDE = "INSERT INTO wide VALUES (" + ", ".join(["%s"] * 30) + ")"
 WIDER = WIDE.replace("wide", "wider")
 HOOK = "http://127.0.0.1:4000/hooks"
+PARSE_CACHED_MAX = 50  # psycopg parses a statement of more %s parameters on every execution
 
 
 class Recording(psycopg.Cursor[Any]):
@@ -35,8 +36,19 @@ class Recording(psycopg.Cursor[Any]):
     def execute(self, query: Any, params: Any = None, **kw: Any) -> Any:  # type: ignore[override]
         Recording.sent.append(str(query))
         if params is not None:
-            assert len(params) <= PARAMS_MAX  # psycopg's parse cache takes at most 50
+            assert len(params) <= PARSE_CACHED_MAX
         return super().execute(query, params, **kw)
+
+
+class RecordingRaw(psycopg.RawCursor[Any]):
+    def execute(self, query: Any, params: Any = None, **kw: Any) -> Any:  # type: ignore[override]
+        Recording.sent.append(str(query))
+        assert params is None or len(params) <= PARAMS_MAX
+        return super().execute(query, params, **kw)
+
+
+def statements(conn: psycopg.Connection[Any], held: set[str]) -> Statements:
+    return Statements(conn, held, raw=RecordingRaw)
 
 
 @pytest.fixture
@@ -69,7 +81,7 @@ def rows(conn: psycopg.Connection[Any], sql: str) -> list[tuple[Any, ...]]:
 
 
 def test_inserts_into_different_tables_go_as_one_statement(conn: Any) -> None:
-    s = Statements(conn, {PARENT, CHILD})
+    s = statements(conn, {PARENT, CHILD})
     s.execute(PARENT, ("p1",))
     s.execute(CHILD, ("a", "p1"))  # its foreign key is checked when the statement ends
     assert Recording.sent == []  # held until something else is sent
@@ -78,7 +90,7 @@ def test_inserts_into_different_tables_go_as_one_statement(conn: Any) -> None:
 
 
 def test_inserts_into_one_table_keep_their_order(conn: Any) -> None:
-    s = Statements(conn, {PARENT, CHILD})
+    s = statements(conn, {PARENT, CHILD})
     s.execute(PARENT, ("p1",))
     for note in "abc":
         s.execute(CHILD, (note, "p1"))
@@ -88,25 +100,33 @@ def test_inserts_into_one_table_keep_their_order(conn: Any) -> None:
 
 
 def test_an_upsert_sees_the_row_before_it(conn: Any) -> None:
-    s = Statements(conn, {NOTE})
+    s = statements(conn, {NOTE})
     s.execute(NOTE, ("k", "1"))
     s.execute(NOTE, ("k", "2"))  # in one statement this would be a cardinality error
     s.flush()
     assert rows(conn, "SELECT v FROM note") == [("2",)]
 
 
-def test_a_statement_never_carries_more_parameters_than_psycopg_caches(conn: Any) -> None:
-    s = Statements(conn, {WIDE, WIDER, PARENT})
+def test_inserts_sent_as_one_go_in_numbered_placeholders_past_psycopgs_parse_cache(
+    conn: Any,
+) -> None:
+    """61 parameters together: one statement, on the raw cursor (psycopg would parse a
+    statement of more than 50 ``%s`` on every execution); a ``%%`` is a ``%`` there."""
+    percent = "INSERT INTO note (k, v) VALUES (%s, '100%%')"
+    s = statements(conn, {WIDE, WIDER, PARENT, percent})
     s.execute(WIDE, tuple(range(30)))
     s.execute(PARENT, ("p1",))
-    s.execute(WIDER, tuple(range(30)))  # 61 together: sent as two statements
-    s.flush()  # the Recording cursor asserts the bound on every statement
-    assert len(Recording.sent) == 2
+    s.execute(WIDER, tuple(range(30)))
+    s.execute(percent, ("k",))
+    s.flush()  # the Recording cursors assert their bounds on every statement
+    assert len(Recording.sent) == 1 and "$62" in Recording.sent[0]
+    assert "%s" not in Recording.sent[0] and "'100%'" in Recording.sent[0]
     assert rows(conn, "SELECT count(*) FROM wide") == rows(conn, "SELECT count(*) FROM wider")
+    assert rows(conn, "SELECT k, v FROM note") == [("k", "100%")]
 
 
 def test_a_level_that_changes_nothing_sends_no_savepoint(conn: Any) -> None:
-    s = Statements(conn, {PARENT})
+    s = statements(conn, {PARENT})
     with s.level():
         s.execute("SELECT 1").fetchone()
     with pytest.raises(LookupError), s.level():
@@ -119,19 +139,19 @@ def test_in_a_pipeline_a_level_of_held_inserts_alone_sends_no_savepoint(conn: An
     """Its INSERTs are sent when it ends, and answered after: nothing of it is ever undone
     to a savepoint (one that fails then loses the transaction), so none is sent; a level
     that fails while its INSERTs are still held drops them unsent."""
-    s = Statements(conn, {PARENT, CHILD, WIDE, WIDER})
+    s = statements(conn, {PARENT, CHILD, WIDE, WIDER})
     with conn.pipeline() as s.pipeline:
         with s.level(answered=True):
             s.execute(PARENT, ("p1",))
             s.execute(WIDE, tuple(range(30)))
-            s.execute(WIDER, tuple(range(30)))  # two statements' worth: both held still
+            s.execute(WIDER, tuple(range(30)))
             s.execute(CHILD, ("a", "p1"))
         with pytest.raises(LookupError), s.level(answered=True):
             s.execute(PARENT, ("p2",))
             raise LookupError
         s.settle()
     assert not any("SAVEPOINT" in q for q in Recording.sent)
-    assert len(Recording.sent) == 2  # p1 and wide; then wider and a
+    assert len(Recording.sent) == 1  # p1, wide, wider and a: one table each, one statement
     assert rows(conn, "SELECT id FROM parent") == [("p1",)]
     assert rows(conn, "SELECT count(*) FROM wider") == [(1,)]
 
@@ -139,7 +159,7 @@ def test_in_a_pipeline_a_level_of_held_inserts_alone_sends_no_savepoint(conn: An
 def test_nested_levels_share_one_savepoint_and_a_failed_inner_one_undoes_only_itself(
     conn: Any,
 ) -> None:
-    s = Statements(conn, {PARENT, CHILD})
+    s = statements(conn, {PARENT, CHILD})
     with s.level():  # a unit of work
         with s.level():  # a command inside it: ends well
             s.execute(PARENT, ("p1",))
@@ -158,7 +178,7 @@ def test_nested_levels_share_one_savepoint_and_a_failed_inner_one_undoes_only_it
 
 
 def test_a_failed_outer_level_undoes_what_its_inner_levels_kept(conn: Any) -> None:
-    s = Statements(conn, {PARENT})
+    s = statements(conn, {PARENT})
     s.execute(PARENT, ("before",))
     with pytest.raises(LookupError), s.level():
         with s.level():
@@ -170,7 +190,7 @@ def test_a_failed_outer_level_undoes_what_its_inner_levels_kept(conn: Any) -> No
 
 
 def test_a_database_error_in_held_inserts_is_raised_inside_their_level(conn: Any) -> None:
-    s = Statements(conn, {PARENT, CHILD})
+    s = statements(conn, {PARENT, CHILD})
     s.execute(PARENT, ("p1",))
     with pytest.raises(psycopg.errors.ForeignKeyViolation), s.level():
         s.execute(CHILD, ("orphan", "nobody"))
@@ -232,7 +252,7 @@ def test_a_key_is_held_by_its_tenants_lock_and_a_second_caller_replays(
 
 
 def test_a_data_modifying_with_is_a_change_and_takes_the_savepoint(conn: Any) -> None:
-    s = Statements(conn, {PARENT})
+    s = statements(conn, {PARENT})
     with pytest.raises(LookupError), s.level():
         s.execute("WITH made AS (INSERT INTO parent (id) VALUES ('w') RETURNING id) SELECT 1")
         raise LookupError

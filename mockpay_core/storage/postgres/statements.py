@@ -4,7 +4,8 @@ On the server's writer a payment's creation costs far more in psycopg's per-stat
 and in waits for answers than in PostgreSQL itself (bench/batch.py counts both), so:
 
 - **One cursor** for every statement of the transaction (a new one per statement cost
-  about a third of psycopg's time per statement).
+  about a third of psycopg's time per statement), and one raw cursor (``$n`` placeholders,
+  nothing for psycopg to parse) for the INSERTs sent as one.
 - **INSERTs held back and sent as one.** An INSERT whose answer nobody reads (the payment,
   its audit row, its fraud decision, its idempotency record) waits; the INSERTs that follow
   one another go as one data-modifying ``WITH`` statement when anything else is sent.
@@ -37,18 +38,21 @@ and in waits for answers than in PostgreSQL itself (bench/batch.py counts both),
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterator, Sequence
+import re
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import count
 from typing import Any, Final
 
 import psycopg
 
 HELD_MAX: Final = 16  # statements in one WITH; a unit of work writes at most a handful
-# psycopg parses a statement's placeholders once and caches the result only for statements
-# of at most 50 parameters; past that it parses on every execution, which cost more (about
-# 0.5 ms for a create's joined INSERTs) than sending two statements.
-PARAMS_MAX: Final = 50
+# Parameters in one WITH (PostgreSQL takes 65,535). It goes on a raw cursor, in PostgreSQL's
+# own ``$n`` placeholders: psycopg caches its parse of ``%s`` placeholders only for
+# statements of at most 50 parameters (a create's INSERTs have 61), and parsing on every
+# execution cost more than sending two statements.
+PARAMS_MAX: Final = 1000
 _CHANGES: Final = ("INSERT", "UPDATE", "DELETE", "WITH")
 
 
@@ -64,11 +68,18 @@ class Statements:
     cursor it returns is the one cursor), ``hold`` for INSERTs nobody reads the answer of,
     ``level`` for a savepoint, ``flush`` before anything must have been sent."""
 
-    def __init__(self, conn: psycopg.Connection[Any], held: Collection[str] = ()) -> None:
-        """``held``: the INSERT statements ``execute`` holds back."""
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        held: Collection[str] = (),
+        raw: Callable[[psycopg.Connection[Any]], psycopg.RawCursor[Any]] = psycopg.RawCursor,
+    ) -> None:
+        """``held``: the INSERT statements ``execute`` holds back; ``raw``: the cursor they
+        are sent on when several go as one."""
         self.conn = conn
         self._holdable = frozenset(held)
         self._cursor = conn.cursor()
+        self._raw = raw(conn)
         self._asides: list[psycopg.Cursor[Any]] = []
         self._held: list[tuple[str, Sequence[Any]]] = []  # the statement being gathered
         self._held_params = 0
@@ -138,7 +149,7 @@ class Statements:
             if len(held) == 1:
                 self._cursor.execute(*held[0])
             else:
-                self._cursor.execute(_joined(tuple(sql for sql, _ in held)), _params(held))
+                self._raw.execute(_joined(tuple(sql for sql, _ in held)), _params(held))
 
     def cover(self) -> None:
         """A change is about to be made: the open levels that have changed nothing yet get
@@ -218,17 +229,25 @@ def _clashes(sql: str, held: list[tuple[str, Sequence[Any]]]) -> bool:
 
 
 _JOINED: dict[tuple[str, ...], str] = {}
+_PERCENT: Final = re.compile(r"%%|%s")
 
 
 def _joined(statements: tuple[str, ...]) -> str:
-    """``WITH h1 AS (s1), h2 AS (s2) s3``: one statement, rendered once per sequence."""
+    """``WITH h1 AS (s1), h2 AS (s2) s3`` with ``$n`` placeholders: one statement, rendered
+    once per sequence."""
     found = _JOINED.get(statements)
     if found is None:
         parts = [f"h{i} AS ({s})" for i, s in enumerate(statements[:-1], 1)]
-        found = f"WITH {', '.join(parts)} {statements[-1]}"
+        found = _numbered(f"WITH {', '.join(parts)} {statements[-1]}")
         if len(_JOINED) < 1024:  # a few dozen sequences occur; a bound all the same
             _JOINED[statements] = found
     return found
+
+
+def _numbered(sql: str) -> str:
+    """psycopg's ``%s`` (and ``%%``) in PostgreSQL's spelling, ``$1, $2, ...`` (and ``%``)."""
+    numbers = count(1)
+    return _PERCENT.sub(lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql)
 
 
 def _params(held: list[tuple[str, Sequence[Any]]]) -> list[Any]:

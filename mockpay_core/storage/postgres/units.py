@@ -159,7 +159,7 @@ class Batch:
 
     statements: Statements
     locked: set[str] = field(default_factory=set)
-    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    heads: dict[str, tuple[int, str] | None] = field(default_factory=dict)  # None: no rows
     rules: dict[str, list[FraudRule]] = field(default_factory=dict)
     endpoints: dict[str, list[WebhookEndpoint]] = field(default_factory=dict)
     lost: bool = False
@@ -168,7 +168,7 @@ class Batch:
     def holds(self, tenant_id: str | None) -> bool:
         return tenant_id is None or tenant_id in self.locked
 
-    def rolled_back(self, heads: dict[str, tuple[int, str]]) -> None:
+    def rolled_back(self, heads: dict[str, tuple[int, str] | None]) -> None:
         self.heads = heads
         self.rules.clear()
         self.endpoints.clear()
@@ -187,7 +187,10 @@ def hold_tenants(batch: Batch, tenant_ids: Collection[str]) -> None:
     rules.execute(_RULES_SQL, (wanted,))
     endpoints.execute(_ENDPOINTS_SQL, (wanted,))
     batch.locked = {r[0] for r in locked.fetchall()}
-    batch.heads = {r[0]: (int(r[1]), str(r[2])) for r in heads.fetchall() if r[0] in batch.locked}
+    batch.heads = dict.fromkeys(batch.locked)  # a tenant without audit rows has no head yet
+    batch.heads.update(
+        (r[0], (int(r[1]), str(r[2]))) for r in heads.fetchall() if r[0] in batch.locked
+    )
     rule_rows, endpoint_rows = rules.fetchall(), SQL.endpoint.many(endpoints.fetchall())
     reader = PostgresReader(conn)
     for tenant_id in batch.locked:
