@@ -266,11 +266,14 @@ class PostgresStore:
                 yield PostgresReader(inside)
             return
         with translate_errors(), self._pool.connection() as conn:
-            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
-                yield PostgresReader(conn)
+                with conn.pipeline():  # BEGIN answered with the first read, COMMIT at its end
+                    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    yield PostgresReader(conn)
+                    conn.execute("COMMIT")
             finally:
-                conn.execute("COMMIT")
+                if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")  # a read failed, or its caller raised
 
     @contextmanager
     def tables(self) -> Iterator[PostgresTables]:
