@@ -87,6 +87,7 @@ class Engine:
         self.ctx = Context(
             store, clock or SystemClock(), ids or SystemIds(), config or EngineConfig()
         )
+        self._sweeps = payouts.Sweeps()
         if self.ctx.config.seed_default_fraud_rules:
             fraud_rules.seed_defaults(self.ctx)
 
@@ -255,8 +256,9 @@ class Engine:
         return ledger.settle_due(self.ctx, limit)
 
     def run_payouts(self) -> int:
-        """The scheduled payouts due in the clock's current window (see ``LedgerConfig``)."""
-        return payouts.run_scheduled(self.ctx)
+        """The scheduled sweep of the clock's current window, the first time it is called
+        in that window (0 after, until the next window: see ``service.payouts``)."""
+        return self._sweeps.run(self.ctx)
 
     def run_due(self) -> dict[str, int]:
         """Everything due at the clock's current time, and how many of each were done:

@@ -3,8 +3,15 @@
 One payout per tenant and currency at a time, under the tenant's lock, so refunds and
 disputes racing it are ordered before or after it: a payout takes at most what is
 available then, and never takes the available balance below zero (a negative balance,
-after a lost dispute, is carried until captures cover it). Scheduled payouts run once per
-``payout_interval_s`` window of the engine's clock (daily: once per UTC day).
+after a lost dispute, is carried until captures cover it).
+
+Scheduled payouts sweep once per ``payout_interval_s`` window of the engine's clock (daily:
+once per UTC day), at the window's first ``run_due``: each tenant's positive available
+balance per currency then. Money that becomes available later in the window waits for the
+next sweep, as a daily payout does. ``Sweeps`` remembers the window it swept, so the
+server's 0.2 s tick costs nothing until the next window starts (the sweep itself reads
+every tenant's balances). A tenant and currency get at most one scheduled payout per
+window even when several processes, or a restarted one, sweep it.
 
 Whether a payout fails is drawn from its id's hash against ``payout_failure_p`` (a seeded
 run replays it); a failed payout's money comes back to available. Ids are derived from the
@@ -14,6 +21,7 @@ tenant, currency and ledger position, so payouts never draw on the run's id sour
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import datetime
 from typing import Final
 
@@ -105,11 +113,33 @@ def request(
     return idempotency.run(ctx, tenant_id, key, "payout", fp, execute, Payout.from_data)
 
 
-def run_scheduled(ctx: Context) -> int:
-    """Every tenant's scheduled payouts due in the clock's current window; how many."""
-    now = ctx.clock.now()
-    interval = ctx.config.ledger.payout_interval_s
-    window = datetime.fromtimestamp(now.timestamp() // interval * interval, now.tzinfo)
+def window_start(now: datetime, interval_s: int) -> datetime:
+    """The start of the payout window ``now`` is in (windows are aligned to the epoch)."""
+    return datetime.fromtimestamp(now.timestamp() // interval_s * interval_s, now.tzinfo)
+
+
+class Sweeps:
+    """The scheduled sweep of one engine: run once per window, nothing between."""
+
+    def __init__(self) -> None:
+        self._swept: datetime | None = None
+        self._lock = threading.Lock()
+
+    def run(self, ctx: Context) -> int:
+        """Sweep the clock's current window if this engine has not yet; payouts made."""
+        now = ctx.clock.now()
+        window = window_start(now, ctx.config.ledger.payout_interval_s)
+        with self._lock:
+            if window == self._swept:
+                return 0
+            made = sweep(ctx, now, window)
+            self._swept = window  # only once the sweep committed: a failed one is tried again
+            return made
+
+
+def sweep(ctx: Context, now: datetime, window: datetime) -> int:
+    """Pay out every tenant's positive available balance per currency, unless a scheduled
+    payout already did in ``window``; how many were made."""
     with ctx.store.reader() as r:
         due = [t.id for t in r.list_tenants() if _owed(r, t.id)]
     made = 0

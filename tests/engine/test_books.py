@@ -68,6 +68,35 @@ def test_scheduled_payouts_sweep_available_once_a_day(
     assert available(engine, tenant.id) == 0 and engine.reconcile(tenant.id).ok
 
 
+class Closed:
+    """A store that fails any use: what an engine does with it between sweeps is nothing."""
+
+    def reader(self) -> None:
+        raise AssertionError("read the store between sweeps")
+
+    unit_of_work = reader
+
+
+def test_the_sweep_runs_once_per_window_and_costs_nothing_between(
+    engine: Engine, tenant: Tenant, clock: SimulatedClock
+) -> None:
+    at_once = LedgerConfig(settlement_delay_s=0)
+    config = EngineConfig(seed_default_fraud_rules=False, ledger=at_once)
+    engine.ctx = dataclasses.replace(engine.ctx, config=config)
+    assert engine.run_payouts() == 0  # this window's sweep: nothing available yet
+    captured(engine, tenant.id, 100)
+    assert engine.settle_captures() == 1 and available(engine, tenant.id) == net(10_000)
+    open_ctx = engine.ctx
+    engine.ctx = dataclasses.replace(open_ctx, store=Closed())  # type: ignore[arg-type]
+    clock.advance(timedelta(hours=11, minutes=59))  # START is 12:00
+    assert engine.run_payouts() == 0  # available since the sweep: waits for the next window
+    engine.ctx = open_ctx
+    clock.advance(timedelta(minutes=1))
+    other = Engine(engine.store, clock=clock, config=config)  # a second process
+    assert engine.run_payouts() == 1 and other.run_payouts() == 0
+    assert available(engine, tenant.id) == 0 and len(engine.payouts(tenant.id)) == 1
+
+
 def test_an_on_demand_payout_takes_at_most_what_is_available(
     engine: Engine, tenant: Tenant, clock: SimulatedClock
 ) -> None:
