@@ -286,9 +286,20 @@ class Engine:
         ``next_cursor``), ``limit`` (1-1000)."""
         return books.entries(self.ctx, tenant_id, **kw)
 
+    def latest_ledger(self, tenant_id: str, limit: int = 100) -> list[LedgerEntry]:
+        """The tenant's newest ledger entries, newest first (``limit`` 1-10,000)."""
+        return books.latest_entries(self.ctx, tenant_id, limit)
+
+    def ledger_transaction(self, tenant_id: str, transaction_id: str) -> list[LedgerEntry]:
+        """One ledger transaction's entries, by its id ``<kind>:<source id>``."""
+        return books.transaction(self.ctx, tenant_id, transaction_id)
+
     def payouts(self, tenant_id: str, limit: int = 100) -> list[Payout]:
         """The tenant's payouts, newest first."""
         return books.payouts(self.ctx, tenant_id, limit)
+
+    def get_payout(self, tenant_id: str, payout_id: str) -> Payout:
+        return books.get_payout(self.ctx, tenant_id, payout_id)
 
     def create_payout(self, tenant_id: str, **kw: Any) -> Outcome[Payout]:
         """An on-demand payout: ``currency``, ``amount`` (all available if left out),

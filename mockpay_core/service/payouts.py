@@ -14,8 +14,10 @@ every tenant's balances). A tenant and currency get at most one scheduled payout
 window even when several processes, or a restarted one, sweep it.
 
 Whether a payout fails is drawn from its id's hash against ``payout_failure_p`` (a seeded
-run replays it); a failed payout's money comes back to available. Ids are derived from the
-tenant, currency and ledger position, so payouts never draw on the run's id source.
+run replays it); a failed payout's money comes back to available. Each payout writes a
+``payout.paid`` or ``payout.failed`` event in its unit of work (``announce``). Ids (the
+payout's, its event's: UUIDs like every engine id) are derived from the tenant, currency
+and ledger position, so payouts never draw on the run's id source.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from typing import Final
 from mockpay_core.domain import ledger
 from mockpay_core.domain import validation as v
 from mockpay_core.domain.ledger import Account
-from mockpay_core.domain.model import Outcome, Payout, PayoutStatus
+from mockpay_core.domain.model import Event, Outcome, Payout, PayoutStatus
 from mockpay_core.domain.money import format_major, parse_currency, to_minor
 from mockpay_core.domain.validation import collect
 from mockpay_core.errors import AmountExceeded, NotFound
+from mockpay_core.ids import uuid7
 from mockpay_core.service import idempotency
 from mockpay_core.service import ledger as books
 from mockpay_core.service.context import Context
@@ -42,14 +45,43 @@ FAILURE_CODE: Final = "could_not_process"
 PAYOUTS_LIMIT_MAX: Final = 100
 
 
-def _payout_id(tenant_id: str, currency: str, head: tuple[int, str] | None) -> str:
-    digest = hashlib.sha256(f"{tenant_id}|{currency}|{head}".encode()).hexdigest()
-    return f"po_{digest[:24]}"
+EVENT_TYPES: Final = {PayoutStatus.PAID: "payout.paid", PayoutStatus.FAILED: "payout.failed"}
+PAYLOAD_AMOUNT_PLACES: Final = 2  # as the payment events' ("96.80")
+
+
+def _derived_id(now: datetime, *parts: object) -> str:
+    """A time-ordered UUID whose random bits are the hash of ``parts``."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return uuid7(int(now.timestamp() * 1000), int.from_bytes(digest[:10]) >> 6)
 
 
 def _fails(ctx: Context, payout_id: str) -> bool:
     draw = int(hashlib.sha256(payout_id.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
     return draw < ctx.config.ledger.payout_failure_p
+
+
+def announce(uow: UnitOfWork, ctx: Context, payout: Payout) -> Event:
+    """The payout's event, in the outbox with the payout. Its ``payment_id`` is the payout's
+    id (an event's subject). Only the tenant's WebhookEndpoints are sent it (the fan-out's
+    copies): a payout has no payment whose ``webhook_url`` it could go to."""
+    kind = EVENT_TYPES[payout.status]
+    payload = {
+        "event": kind,
+        "payout_id": payout.id,
+        "status": payout.status.value,
+        "amount": format_major(payout.amount_minor, payout.currency, PAYLOAD_AMOUNT_PLACES),
+        "currency": payout.currency,
+        "method": payout.method,
+        "failure_code": payout.failure_code,
+        "timestamp": payout.created_at.isoformat(),
+    }
+    at = payout.created_at
+    event = Event(_derived_id(at, payout.id, kind), payout.tenant_id, payout.id, kind, payload, at)
+    uow.insert_event(event, deliver=False)
+    if ctx.fanout is not None:
+        for copy in ctx.fanout(uow, ctx.ids, event, payout):
+            uow.insert_event(copy)
+    return event
 
 
 def pay(
@@ -58,7 +90,7 @@ def pay(
 ) -> Payout:  # fmt: skip
     """Write one payout of ``amount`` (at most what is available: checked by the caller
     under the tenant's lock) and its ledger transactions."""
-    payout_id = _payout_id(tenant_id, currency, uow.ledger_head(tenant_id))
+    payout_id = _derived_id(now, tenant_id, currency, uow.ledger_head(tenant_id))
     paid = not _fails(ctx, payout_id)
     payout = Payout(
         payout_id, tenant_id, currency, amount, PayoutStatus.PAID if paid else PayoutStatus.FAILED,
@@ -67,6 +99,7 @@ def pay(
     uow.insert_payout(payout)
     books.record(uow, ctx, now, tenant_id, None, ledger.payout(payout_id, currency, amount,
                                                                 paid=paid))  # fmt: skip
+    announce(uow, ctx, payout)
     return payout
 
 
