@@ -11,7 +11,8 @@ balance per currency then. Money that becomes available later in the window wait
 next sweep, as a daily payout does. ``Sweeps`` remembers the window it swept, so the
 server's 0.2 s tick costs nothing until the next window starts (the sweep itself reads
 every tenant's balances). A tenant and currency get at most one scheduled payout per
-window even when several processes, or a restarted one, sweep it.
+window even when several processes, or a restarted one, sweep it; such a later sweep pays
+a tenant whom an earlier one in the window found with nothing available.
 
 Whether a payout fails is drawn from its id's hash against ``payout_failure_p`` (a seeded
 run replays it); a failed payout's money comes back to available. Each payout writes a

@@ -11,7 +11,8 @@ notified transition, an intact hash chain. ``ModelBooks`` keeps, beside them, wh
 ledger account must hold (fees at 2.9 % + 30 rounded half up, settlement two days after a
 capture, at each day's first run_due a payout of what is available then): after every step
 each ledger transaction balances, each currency's entries sum to zero, the tenant's
-balances equal the model's, ``reconcile`` reports nothing and the ledger's chain verifies.
+balances equal the model's, ``reconcile`` reports nothing, the ledger's chain verifies and
+each payout has one event, ``payout.<its status>``.
 
 It runs on SQLite in memory, on a file in a fresh temporary directory and on PostgreSQL in a
 fresh schema; the machine builds its own engine because a ``RuleBasedStateMachine`` cannot
@@ -633,6 +634,12 @@ class EngineMachine(RuleBasedStateMachine):
         found = self.engine.reconcile(self.tenant_id)
         assert found.ok, found.differences
         assert self.engine.verify_ledger(self.tenant_id).ok
+
+    @invariant()
+    def one_event_per_payout(self) -> None:
+        for payout in self.engine.payouts(self.tenant_id):
+            (event,) = self.engine.events(self.tenant_id, payout.id)
+            assert event.type == f"payout.{payout.status.value}"
 
     @invariant()
     def audit_chain_verifies(self) -> None:
