@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from mockpay_core.domain.addresses import AddressPolicy
+from mockpay_core.domain.fees import DEFAULT, FeeSchedule
 from mockpay_core.domain.retry import STANDARD_WEBHOOKS, RetrySchedule
 
 DAY_S = 24 * 3600
@@ -42,6 +43,8 @@ class LedgerConfig(BaseModel):
     """Scheduled payouts run once per window of this length per tenant and currency."""
     payout_failure_p: Annotated[float, Field(ge=0, le=1)] = 0.0
     """The share of payouts that fail (their money comes back to available)."""
+    fees: FeeSchedule = DEFAULT
+    """The fee schedule of every tenant and currency the admin set none for."""
 
 
 class EngineConfig(BaseModel):

@@ -87,6 +87,7 @@ class Engine:
         self.ctx = Context(
             store, clock or SystemClock(), ids or SystemIds(), config or EngineConfig()
         )
+        self._sweeps = payouts.Sweeps()
         if self.ctx.config.seed_default_fraud_rules:
             fraud_rules.seed_defaults(self.ctx)
 
@@ -255,8 +256,9 @@ class Engine:
         return ledger.settle_due(self.ctx, limit)
 
     def run_payouts(self) -> int:
-        """The scheduled payouts due in the clock's current window (see ``LedgerConfig``)."""
-        return payouts.run_scheduled(self.ctx)
+        """The scheduled sweep of the clock's current window, the first time it is called
+        in that window (0 after, until the next window: see ``service.payouts``)."""
+        return self._sweeps.run(self.ctx)
 
     def run_due(self) -> dict[str, int]:
         """Everything due at the clock's current time, and how many of each were done:
@@ -284,9 +286,20 @@ class Engine:
         ``next_cursor``), ``limit`` (1-1000)."""
         return books.entries(self.ctx, tenant_id, **kw)
 
+    def latest_ledger(self, tenant_id: str, limit: int = 100) -> list[LedgerEntry]:
+        """The tenant's newest ledger entries, newest first (``limit`` 1-10,000)."""
+        return books.latest_entries(self.ctx, tenant_id, limit)
+
+    def ledger_transaction(self, tenant_id: str, transaction_id: str) -> list[LedgerEntry]:
+        """One ledger transaction's entries, by its id ``<kind>:<source id>``."""
+        return books.transaction(self.ctx, tenant_id, transaction_id)
+
     def payouts(self, tenant_id: str, limit: int = 100) -> list[Payout]:
         """The tenant's payouts, newest first."""
         return books.payouts(self.ctx, tenant_id, limit)
+
+    def get_payout(self, tenant_id: str, payout_id: str) -> Payout:
+        return books.get_payout(self.ctx, tenant_id, payout_id)
 
     def create_payout(self, tenant_id: str, **kw: Any) -> Outcome[Payout]:
         """An on-demand payout: ``currency``, ``amount`` (all available if left out),

@@ -21,7 +21,6 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from mockpay_core import Engine, SimulatedClock, SystemClock
-from mockpay_core.config import EngineConfig
 from mockpay_core.storage.open import open_store
 from server import errors, logs, stripe
 from server.calls import EngineCalls
@@ -54,7 +53,7 @@ def settle_heap() -> None:
 
 def _engine(settings: Settings) -> Engine:
     clock = SimulatedClock() if settings.clock == "simulated" else SystemClock()
-    config = EngineConfig(seed_default_fraud_rules=settings.default_fraud_rules)
+    config = settings.engine_config()
     options: dict[str, Any] = {}
     if settings.durability is not None:
         options["durability"] = settings.durability

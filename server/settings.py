@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mockpay_core.config import DAY_S, EngineConfig, LedgerConfig
+from mockpay_core.domain.fees import FIXED_MINOR_MAX, RATE_BP_MAX, FeeSchedule
 from mockpay_core.storage.open import is_postgres_url
 
 # Measured with bench/serve.py at 8 connections on SQLite: 2 threads instead of anyio's 40
@@ -46,12 +48,39 @@ class Settings(BaseSettings):
     SQLite, tenant routes go through one writer thread: server/calls.py). Unset: 2 on
     SQLite, 16 on PostgreSQL (calls wait on the network)."""
 
+    settlement_delay_s: Annotated[int, Field(ge=0, le=90 * DAY_S)] = 2 * DAY_S
+    """The ledger: a capture's money moves from pending to available this long after it."""
+    payout_interval_s: Annotated[int, Field(ge=3600, le=31 * DAY_S)] = DAY_S
+    """... scheduled payouts sweep each tenant's available balance once per such window."""
+    payout_failure_p: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """... the share of payouts that fail (their money comes back to available)."""
+    fee_rate_bp: Annotated[int, Field(ge=0, le=RATE_BP_MAX)] = 290
+    """The default fee schedule (a tenant's own, set by the admin, wins): basis points of
+    each capture, ..."""
+    fee_fixed_minor: Annotated[int, Field(ge=0, le=FIXED_MINOR_MAX)] = 30
+    """... plus this many minor units, ..."""
+    dispute_fee_minor: Annotated[int, Field(ge=0, le=FIXED_MINOR_MAX)] = 1500
+    """... a dispute's fee, ..."""
+    refund_returns_fee: bool = False
+    """... and whether refunds give their share of the fee back."""
+
     workers: Annotated[int, Field(ge=1, le=64)] = 1
     """Server processes on the database (``mockpay serve --workers``; set for each)."""
     writers: Annotated[int, Field(ge=1, le=8)] | None = None
     """Writer threads per process (server/calls.py). Unset: 2 on PostgreSQL with one
     process (a batch's work overlaps the COMMIT of the one before), else 1 (several
     processes overlap already; SQLite has one write lock)."""
+
+    def engine_config(self) -> EngineConfig:
+        fees = FeeSchedule(
+            rate_bp=self.fee_rate_bp, fixed_minor=self.fee_fixed_minor,
+            dispute_fee_minor=self.dispute_fee_minor, refund_returns_fee=self.refund_returns_fee,
+        )  # fmt: skip
+        ledger = LedgerConfig(
+            settlement_delay_s=self.settlement_delay_s, payout_interval_s=self.payout_interval_s,
+            payout_failure_p=self.payout_failure_p, fees=fees,
+        )  # fmt: skip
+        return EngineConfig(seed_default_fraud_rules=self.default_fraud_rules, ledger=ledger)
 
     def writer_threads(self) -> int:
         if self.writers is not None:

@@ -254,7 +254,8 @@ class Balance(Record):
 
 @dataclass(frozen=True, slots=True)
 class Event(Record):
-    """An outbox row: written in the same transaction as the change it announces."""
+    """An outbox row: written in the same transaction as the change it announces.
+    ``payment_id`` is the id of what it is about: a payment, or for ``payout.*`` a payout."""
 
     id: str
     tenant_id: str

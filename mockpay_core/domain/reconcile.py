@@ -9,9 +9,12 @@ From the payments, refunds, disputes, fees and payouts tables alone, per currenc
   - fees - refunded - lost disputes - paid payouts;
 - ``network`` = minus all of the above (the books sum to zero).
 
-Which part of ``funds`` is pending and which available depends only on when settlement
-ran, so it is not checked here; the ledger's own entries show it. Every difference names
-the account, currency, expected and actual amounts; an honest run has none.
+``funds`` is then split: ``pending`` = the net (captured less its capture fee) of every
+captured payment not yet settled, ``available`` = the rest of ``funds`` less ``reserved``.
+When a capture settled is the one fact only the ledger holds (settlement runs on the
+clock), so which payments are settled is read from it (``unsettled``: the net of those with
+no settlement transaction), their amounts from the records. Every difference names the
+account, currency, expected and actual amounts; an honest run has none.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from mockpay_core.domain.ledger import Account, Kind
 from mockpay_core.domain.model import Record
 
 FUNDS = "funds"  # pending + available + reserved
-CHECKED = (Account.AUTHORIZED.value, Account.RESERVED.value, Account.FEES.value, FUNDS,
-           Account.NETWORK.value)  # fmt: skip
+CHECKED = (Account.AUTHORIZED.value, Account.PENDING.value, Account.AVAILABLE.value,
+           Account.RESERVED.value, Account.FEES.value, FUNDS, Account.NETWORK.value)  # fmt: skip
 WRONG = "the ledger's balance is not what the records say"
 _FEE_KINDS = (Kind.CAPTURE, Kind.DISPUTE_OPENED, Kind.REFUND)
 
@@ -65,8 +68,11 @@ def expected(sources: Mapping[str, Mapping[str, int]]) -> dict[tuple[str, str], 
             - s.get("payouts_paid", 0)
         )  # fmt: skip
         held, reserved = s.get("authorized", 0), s.get("dispute_open", 0)
+        pending = s.get("unsettled", 0)
         found.update({
             (currency, Account.AUTHORIZED.value): held,
+            (currency, Account.PENDING.value): pending,
+            (currency, Account.AVAILABLE.value): funds - pending - reserved,
             (currency, Account.RESERVED.value): reserved,
             (currency, Account.FEES.value): fees,
             (currency, FUNDS): funds,

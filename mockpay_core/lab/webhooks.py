@@ -106,13 +106,15 @@ def replay_dead_letters(run: str | Path, seed: int = 0) -> dict[str, Any]:
 
 
 def effects_per_event(run: str | Path) -> pl.DataFrame:
-    """Every event of the run, its tenant, and how many times a receiver applied its effect
-    (``received.applied``): 1 is exactly once, 0 never, 2 or more twice or more."""
+    """Every delivered event of the run (a payout's event has no delivery of its own), its
+    tenant, and how many times a receiver applied its effect (``received.applied``): 1 is
+    exactly once, 0 never, 2 or more twice or more."""
     return analysis.query(
         run,
         "SELECT e.id AS event_id, t.name AS tenant, e.type,"
         " count(r.webhook_id) FILTER (WHERE r.applied) AS effects"
         " FROM events e JOIN tenants t ON t.id = e.tenant_id"
+        " JOIN deliveries d ON d.event_id = e.id"
         " LEFT JOIN received r ON r.webhook_id = e.id"
         " GROUP BY ALL ORDER BY min(e.created_at), e.id",
     )

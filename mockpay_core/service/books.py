@@ -15,6 +15,7 @@ from mockpay_core.service.context import Context
 from mockpay_core.storage.protocol import Reader
 
 LEDGER_LIMIT_MAX: Final = 1000
+LATEST_LIMIT_MAX: Final = 10_000
 PAYOUTS_LIMIT_MAX: Final = 100
 
 
@@ -67,11 +68,37 @@ def entries(
     return Page(rows[:most], more, str(rows[most - 1].seq) if more else None)
 
 
+def latest_entries(ctx: Context, tenant_id: str, limit: object) -> list[LedgerEntry]:
+    """The tenant's newest entries, newest first (at most ``LATEST_LIMIT_MAX``)."""
+    most = _limit(limit, LATEST_LIMIT_MAX)
+    with ctx.store.reader() as r:
+        _tenant(r, tenant_id)
+        return r.latest_ledger_entries(tenant_id, most)
+
+
+def transaction(ctx: Context, tenant_id: str, transaction_id: str) -> list[LedgerEntry]:
+    """One ledger transaction's entries (``<kind>:<source id>``); NotFound when none."""
+    with ctx.store.reader() as r:
+        _tenant(r, tenant_id)
+        found = r.ledger_transaction(tenant_id, transaction_id)
+    if not found:
+        raise NotFound("ledger transaction", transaction_id)
+    return found
+
+
 def payouts(ctx: Context, tenant_id: str, limit: object = PAYOUTS_LIMIT_MAX) -> list[Payout]:
     most = _limit(limit, PAYOUTS_LIMIT_MAX)
     with ctx.store.reader() as r:
         _tenant(r, tenant_id)
         return r.payouts(tenant_id, most)
+
+
+def get_payout(ctx: Context, tenant_id: str, payout_id: str) -> Payout:
+    with ctx.store.reader() as r:
+        found = r.get_payout(tenant_id, payout_id)
+    if found is None:
+        raise NotFound("payout", payout_id)
+    return found
 
 
 def verify(ctx: Context, tenant_id: str) -> ChainVerification:

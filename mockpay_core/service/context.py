@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from mockpay_core.clock import Clock
 from mockpay_core.config import EngineConfig
-from mockpay_core.domain.model import Event, Payment
+from mockpay_core.domain.model import Event, Payment, Payout
 from mockpay_core.ids import IdSource
 from mockpay_core.storage.protocol import Store, UnitOfWork
 
 # More outbox events for one just written (its copies for a tenant's WebhookEndpoints),
-# asked for inside that event's unit of work: (uow, ids, event, payment) -> copies.
-Fanout = Callable[[UnitOfWork, IdSource, Event, Payment], list[Event]]
+# asked for inside that event's unit of work: (uow, ids, event, its subject) -> copies.
+Fanout = Callable[[UnitOfWork, IdSource, Event, Payment | Payout], list[Event]]
 
 
 @dataclass(frozen=True, slots=True)

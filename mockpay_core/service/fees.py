@@ -16,11 +16,11 @@ from mockpay_core.service.context import Context
 def set_schedule(
     ctx: Context, tenant_id: str, currency: object, prices: dict[str, Any]
 ) -> FeeSchedule:
-    """Replace the tenant's prices in ``currency``; fields left out keep the default's.
-    Captures from now on pay them; earlier fees stay as charged."""
+    """Replace the tenant's prices in ``currency``; fields left out keep the configured
+    default's. Captures from now on pay them; earlier fees stay as charged."""
     cur = parse_currency(currency)
     try:
-        schedule = FeeSchedule.model_validate(prices)
+        schedule = FeeSchedule.model_validate(ctx.config.ledger.fees.model_dump() | prices)
     except pydantic.ValidationError as exc:
         problems = [(".".join(map(str, e["loc"])) or "body", e["msg"]) for e in exc.errors()]
         raise ValidationError(problems) from None
@@ -36,4 +36,4 @@ def get_schedule(ctx: Context, tenant_id: str, currency: object) -> FeeSchedule:
     with ctx.store.reader() as r:
         if r.get_tenant(tenant_id) is None:
             raise NotFound("tenant", tenant_id)
-        return ledger.schedule_for(r, tenant_id, cur)
+        return ledger.schedule_for(ctx, r, tenant_id, cur)

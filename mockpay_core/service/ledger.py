@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from mockpay_core.domain import ledger, ledger_chain
-from mockpay_core.domain.fees import DEFAULT, FeeSchedule
+from mockpay_core.domain.fees import FeeSchedule
 from mockpay_core.domain.ledger import Account, Transaction
 from mockpay_core.domain.model import Fee, Payment
 from mockpay_core.domain.states import Action
@@ -34,8 +34,9 @@ class Moved:
     amount_minor: int
 
 
-def schedule_for(r: Reader, tenant_id: str, currency: str) -> FeeSchedule:
-    return r.fee_schedule(tenant_id, currency) or DEFAULT
+def schedule_for(ctx: Context, r: Reader, tenant_id: str, currency: str) -> FeeSchedule:
+    """The admin's schedule for the tenant and currency, else the configured default."""
+    return r.fee_schedule(tenant_id, currency) or ctx.config.ledger.fees
 
 
 def on_transition(
@@ -50,9 +51,9 @@ def on_transition(
     """Write the money ``action`` moved, if any (nothing while the ledger is off)."""
     if not ctx.config.ledger.enabled or action not in ledger.MOVES_MONEY:
         return
-    fees = DEFAULT
+    fees = ctx.config.ledger.fees
     if action in _PRICED:
-        fees = schedule_for(uow, after.tenant_id, after.currency)
+        fees = schedule_for(ctx, uow, after.tenant_id, after.currency)
     charged = 0
     if action is Action.REFUND and fees.refund_returns_fee:
         charged = uow.fee_charged(after.tenant_id, after.id)

@@ -3,27 +3,39 @@
 One payout per tenant and currency at a time, under the tenant's lock, so refunds and
 disputes racing it are ordered before or after it: a payout takes at most what is
 available then, and never takes the available balance below zero (a negative balance,
-after a lost dispute, is carried until captures cover it). Scheduled payouts run once per
-``payout_interval_s`` window of the engine's clock (daily: once per UTC day).
+after a lost dispute, is carried until captures cover it).
+
+Scheduled payouts sweep once per ``payout_interval_s`` window of the engine's clock (daily:
+once per UTC day), at the window's first ``run_due``: each tenant's positive available
+balance per currency then. Money that becomes available later in the window waits for the
+next sweep, as a daily payout does. ``Sweeps`` remembers the window it swept, so the
+server's 0.2 s tick costs nothing until the next window starts (the sweep itself reads
+every tenant's balances). A tenant and currency get at most one scheduled payout per
+window even when several processes, or a restarted one, sweep it; such a later sweep pays
+a tenant whom an earlier one in the window found with nothing available.
 
 Whether a payout fails is drawn from its id's hash against ``payout_failure_p`` (a seeded
-run replays it); a failed payout's money comes back to available. Ids are derived from the
-tenant, currency and ledger position, so payouts never draw on the run's id source.
+run replays it); a failed payout's money comes back to available. Each payout writes a
+``payout.paid`` or ``payout.failed`` event in its unit of work (``announce``). Ids (the
+payout's, its event's: UUIDs like every engine id) are derived from the tenant, currency
+and ledger position, so payouts never draw on the run's id source.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import datetime
 from typing import Final
 
 from mockpay_core.domain import ledger
 from mockpay_core.domain import validation as v
 from mockpay_core.domain.ledger import Account
-from mockpay_core.domain.model import Outcome, Payout, PayoutStatus
+from mockpay_core.domain.model import Event, Outcome, Payout, PayoutStatus
 from mockpay_core.domain.money import format_major, parse_currency, to_minor
 from mockpay_core.domain.validation import collect
 from mockpay_core.errors import AmountExceeded, NotFound
+from mockpay_core.ids import uuid7
 from mockpay_core.service import idempotency
 from mockpay_core.service import ledger as books
 from mockpay_core.service.context import Context
@@ -34,14 +46,43 @@ FAILURE_CODE: Final = "could_not_process"
 PAYOUTS_LIMIT_MAX: Final = 100
 
 
-def _payout_id(tenant_id: str, currency: str, head: tuple[int, str] | None) -> str:
-    digest = hashlib.sha256(f"{tenant_id}|{currency}|{head}".encode()).hexdigest()
-    return f"po_{digest[:24]}"
+EVENT_TYPES: Final = {PayoutStatus.PAID: "payout.paid", PayoutStatus.FAILED: "payout.failed"}
+PAYLOAD_AMOUNT_PLACES: Final = 2  # as the payment events' ("96.80")
+
+
+def _derived_id(now: datetime, *parts: object) -> str:
+    """A time-ordered UUID whose random bits are the hash of ``parts``."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return uuid7(int(now.timestamp() * 1000), int.from_bytes(digest[:10]) >> 6)
 
 
 def _fails(ctx: Context, payout_id: str) -> bool:
     draw = int(hashlib.sha256(payout_id.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
     return draw < ctx.config.ledger.payout_failure_p
+
+
+def announce(uow: UnitOfWork, ctx: Context, payout: Payout) -> Event:
+    """The payout's event, in the outbox with the payout. Its ``payment_id`` is the payout's
+    id (an event's subject). Only the tenant's WebhookEndpoints are sent it (the fan-out's
+    copies): a payout has no payment whose ``webhook_url`` it could go to."""
+    kind = EVENT_TYPES[payout.status]
+    payload = {
+        "event": kind,
+        "payout_id": payout.id,
+        "status": payout.status.value,
+        "amount": format_major(payout.amount_minor, payout.currency, PAYLOAD_AMOUNT_PLACES),
+        "currency": payout.currency,
+        "method": payout.method,
+        "failure_code": payout.failure_code,
+        "timestamp": payout.created_at.isoformat(),
+    }
+    at = payout.created_at
+    event = Event(_derived_id(at, payout.id, kind), payout.tenant_id, payout.id, kind, payload, at)
+    uow.insert_event(event, deliver=False)
+    if ctx.fanout is not None:
+        for copy in ctx.fanout(uow, ctx.ids, event, payout):
+            uow.insert_event(copy)
+    return event
 
 
 def pay(
@@ -50,7 +91,7 @@ def pay(
 ) -> Payout:  # fmt: skip
     """Write one payout of ``amount`` (at most what is available: checked by the caller
     under the tenant's lock) and its ledger transactions."""
-    payout_id = _payout_id(tenant_id, currency, uow.ledger_head(tenant_id))
+    payout_id = _derived_id(now, tenant_id, currency, uow.ledger_head(tenant_id))
     paid = not _fails(ctx, payout_id)
     payout = Payout(
         payout_id, tenant_id, currency, amount, PayoutStatus.PAID if paid else PayoutStatus.FAILED,
@@ -59,6 +100,7 @@ def pay(
     uow.insert_payout(payout)
     books.record(uow, ctx, now, tenant_id, None, ledger.payout(payout_id, currency, amount,
                                                                 paid=paid))  # fmt: skip
+    announce(uow, ctx, payout)
     return payout
 
 
@@ -105,11 +147,33 @@ def request(
     return idempotency.run(ctx, tenant_id, key, "payout", fp, execute, Payout.from_data)
 
 
-def run_scheduled(ctx: Context) -> int:
-    """Every tenant's scheduled payouts due in the clock's current window; how many."""
-    now = ctx.clock.now()
-    interval = ctx.config.ledger.payout_interval_s
-    window = datetime.fromtimestamp(now.timestamp() // interval * interval, now.tzinfo)
+def window_start(now: datetime, interval_s: int) -> datetime:
+    """The start of the payout window ``now`` is in (windows are aligned to the epoch)."""
+    return datetime.fromtimestamp(now.timestamp() // interval_s * interval_s, now.tzinfo)
+
+
+class Sweeps:
+    """The scheduled sweep of one engine: run once per window, nothing between."""
+
+    def __init__(self) -> None:
+        self._swept: datetime | None = None
+        self._lock = threading.Lock()
+
+    def run(self, ctx: Context) -> int:
+        """Sweep the clock's current window if this engine has not yet; payouts made."""
+        now = ctx.clock.now()
+        window = window_start(now, ctx.config.ledger.payout_interval_s)
+        with self._lock:
+            if window == self._swept:
+                return 0
+            made = sweep(ctx, now, window)
+            self._swept = window  # only once the sweep committed: a failed one is tried again
+            return made
+
+
+def sweep(ctx: Context, now: datetime, window: datetime) -> int:
+    """Pay out every tenant's positive available balance per currency, unless a scheduled
+    payout already did in ``window``; how many were made."""
     with ctx.store.reader() as r:
         due = [t.id for t in r.list_tenants() if _owed(r, t.id)]
     made = 0

@@ -185,10 +185,21 @@ class Reader(Protocol):
         """The tenant's payouts, newest first."""
         ...
 
+    def get_payout(self, tenant_id: str, payout_id: str) -> Payout | None: ...
+
+    def latest_ledger_entries(self, tenant_id: str, limit: int) -> list[LedgerEntry]:
+        """The tenant's newest ``limit`` entries, newest first."""
+        ...
+
+    def ledger_transaction(self, tenant_id: str, transaction_id: str) -> list[LedgerEntry]:
+        """One ledger transaction's entries, in order ([] when there is none)."""
+        ...
+
     def ledger_sources(self, tenant_id: str) -> dict[str, dict[str, int]]:
         """Per currency, the sums the ledger must agree with, from the payments, refunds,
         disputes, fees and payouts tables: ``captured``, ``authorized``, ``refunded``,
-        ``dispute_<status>``, ``fees_<kind>``, ``payouts_<status>``."""
+        ``dispute_<status>``, ``fees_<kind>``, ``payouts_<status>``, and ``unsettled`` (the
+        net of the captured payments the ledger holds no settlement of)."""
         ...
 
 
@@ -214,8 +225,9 @@ class UnitOfWork(Reader, Protocol):
     def insert_dispute(self, dispute: Dispute) -> None: ...
     def update_dispute(self, dispute: Dispute) -> None: ...
     def insert_audit(self, entry: AuditEntry) -> None: ...
-    def insert_event(self, event: Event) -> None:
-        """The outbox row and its delivery, due at once. ``events`` reads leave out an
+    def insert_event(self, event: Event, deliver: bool = True) -> None:
+        """The outbox row and (unless not ``deliver``: an event with nowhere of its own to
+        go, only its copies) its delivery, due at once. ``events`` reads leave out an
         endpoint's copies (``endpoint_id`` set), which are deliveries to that endpoint."""
         ...
 

@@ -174,6 +174,7 @@ async def config(_: Admin_, e: Engine_, calls: Calls_) -> dict[str, Any]:
         "webhook_timeout_s": c.delivery.timeout_s,
         "settlement_delay_s": c.ledger.settlement_delay_s,
         "payout_failure_p": c.ledger.payout_failure_p,
+        "payout_interval_s": c.ledger.payout_interval_s, "fees": c.ledger.fees.model_dump(),
         "retry_schedule": c.delivery.schedule.model_dump(mode="json"),
         "threads": to_thread.current_default_thread_limiter().total_tokens,
         "writers": calls.writers, "write_batches": calls.batches,

@@ -3,8 +3,9 @@
 Point an SDK here (``stripe.api_base = "http://127.0.0.1:3000"``) with a tenant's API key
 as the secret key. Routes: ``intents`` (PaymentIntents), ``money`` (Charges, Refunds,
 Disputes), ``events``, ``customers``, ``webhook_endpoints`` (their deliveries:
-``webhooks``). The wire format is ``forms`` (bracket-nested form bodies) in and ``views``
-out; errors go through ``errors.STRIPE``; ids are ``ids``. docs/stripe.md.
+``webhooks``), ``balance`` (Balance, BalanceTransactions, Payouts). The wire format is
+``forms`` (bracket-nested form bodies) in and ``views`` out; errors go through
+``errors.STRIPE``; ids are ``ids``. docs/stripe.md.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from mockpay_core.errors import NotFound
 from server.errors import allowed_methods
-from server.stripe import customers, events, intents, money, webhook_endpoints
+from server.stripe import balance, customers, events, intents, money, webhook_endpoints
 from server.stripe.errors import INVALID, StripeRoute
 
 router = APIRouter(prefix="/v1")
@@ -26,6 +27,7 @@ for _part in (
     events.router,
     webhook_endpoints.router,
     customers.router,
+    balance.router,
 ):
     router.include_router(_part)
 

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from mockpay_core import Engine, Payment
-from mockpay_core.domain.model import Event
+from mockpay_core.domain.model import Event, Payout
 from mockpay_core.errors import NotFound, ValidationError
+from mockpay_core.service.payouts import EVENT_TYPES
 from server.deps import Calls_, Tenant_
 from server.stripe import ids, paging, params, views, webhooks
 from server.stripe.errors import RESPONSES, StripeRoute
@@ -30,6 +31,7 @@ router = APIRouter(route_class=StripeRoute, responses=RESPONSES, tags=["stripe"]
 # can be named): the engine's EVENTS_LIMIT_MAX (docs/stripe.md). A payment's, when retrieved.
 SCAN_MAX: Final = 1000
 TYPES_MAX: Final = 20  # Stripe's limit on types[]
+PAYOUT_EVENTS: Final = frozenset(EVENT_TYPES.values())  # about a payout, not a payment
 
 
 def _stripe_events(events: list[Event]) -> Iterator[tuple[Event, str, int]]:
@@ -40,12 +42,15 @@ def _stripe_events(events: list[Event]) -> Iterator[tuple[Event, str, int]]:
 
 
 def _render(e: Engine, tenant_id: str, found: list[tuple[Event, str, int]]) -> list[dict[str, Any]]:
-    payments: dict[str, Payment] = {}
+    subjects: dict[str, Payment | Payout] = {}
     rows = []
     for ev, kind, n in found:
-        if ev.payment_id not in payments:
-            payments[ev.payment_id] = e.get_payment(tenant_id, ev.payment_id)
-        data = webhooks.data_object(e, kind, ev, payments[ev.payment_id])
+        if ev.payment_id not in subjects:
+            subjects[ev.payment_id] = (
+                e.get_payout(tenant_id, ev.payment_id) if ev.type in PAYOUT_EVENTS
+                else e.get_payment(tenant_id, ev.payment_id)
+            )  # fmt: skip
+        data = webhooks.data_object(e, kind, ev, subjects[ev.payment_id])
         rows.append(views.event(ev, data, kind, n))
     return rows
 

@@ -23,11 +23,12 @@ PREFIXES: Final = {
     "event": "evt",
     "webhook_endpoint": "we",
     "customer": "cus",
+    "payout": "po",
 }
 # How many of our ids each kind of Stripe id holds.
 PARTS: Final = {
     "payment_intent": 1, "charge": 1, "refund": 2, "dispute": 2, "event": 2,
-    "webhook_endpoint": 1, "customer": 1,
+    "webhook_endpoint": 1, "customer": 1, "payout": 1,
 }  # fmt: skip
 _HEX32: Final = re.compile(r"[0-9a-f]{32}")
 

@@ -35,6 +35,8 @@ EVENT_TYPES: Final = {
     "fraud.detected": "review.opened",
     "review.approved": "review.closed",
     "review.rejected": "review.closed",
+    "payout.paid": "payout.paid",
+    "payout.failed": "payout.failed",
 }
 DISPUTE_STATUS: Final = {
     DisputeStatus.OPEN: "needs_response",

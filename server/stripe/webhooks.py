@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any, Final, Protocol
 
 from mockpay_core import Payment, Refund
-from mockpay_core.domain.model import Dispute, Event
+from mockpay_core.domain.model import Dispute, Event, Payout
 from mockpay_core.ids import IdSource
 from mockpay_core.storage.protocol import UnitOfWork
-from server.stripe import views
+from server.stripe import balance_views, views
 
 # Engine events that Stripe announces with a second type too.
 EXTRA_TYPES: Final = {
@@ -38,9 +38,11 @@ class Records(Protocol):
     def disputes(self, tenant_id: str, payment_id: str) -> list[Dispute]: ...
 
 
-def data_object(r: Records, kind: str, event: Event, p: Payment) -> dict[str, Any]:
+def data_object(r: Records, kind: str, event: Event, p: Payment | Payout) -> dict[str, Any]:
     """The object a Stripe event of ``kind`` carries (a webhook's: read in the event's own
-    transaction; ``/v1/events``': as it is now)."""
+    transaction; ``/v1/events``': as it is now); a payout's event carries the Payout."""
+    if isinstance(p, Payout):
+        return balance_views.payout(p)
     if kind.startswith("charge.dispute."):
         disputes = r.disputes(event.tenant_id, p.id)
         if disputes:
@@ -54,7 +56,7 @@ def data_object(r: Records, kind: str, event: Event, p: Payment) -> dict[str, An
     return views.payment_intent(p)
 
 
-def fanout(uow: UnitOfWork, ids: IdSource, event: Event, payment: Payment) -> list[Event]:
+def fanout(uow: UnitOfWork, ids: IdSource, event: Event, payment: Payment | Payout) -> list[Event]:
     """One copy of ``event`` per (Stripe type, endpoint that wants it). Each type's body
     has the id ``/v1/events`` shows for it (``ids.encode_event``); every endpoint gets the
     same body for one type, as Stripe sends one event to each."""

@@ -100,3 +100,20 @@ def test_a_copy_is_claimed_for_its_endpoint_and_left_out_of_events(endpoints: St
         assert uow.finish_delivery("e1-w2", "a", DeliveryStatus.DELIVERED, START)
     (off_claim,) = claim(endpoints, START + timedelta(seconds=2))
     assert (off_claim.event_id, off_claim.endpoint_disabled) == ("e1-w3", True)  # goes dead
+
+
+def test_an_event_about_no_payment_is_delivered_only_as_its_copies(endpoints: Store) -> None:
+    """A payout's event: written undelivered (no payment's webhook_url to go to), its copy
+    claimed for the endpoint although no payment has the event's subject id."""
+    about = dataclasses.replace(event(1, 1), payment_id="payout-1", type="payout.paid")
+    copy = dataclasses.replace(about, id="e1-w2", endpoint_id="w2")
+    with endpoints.unit_of_work() as uow:
+        uow.insert_event(about, deliver=False)
+        uow.insert_event(copy)
+    with endpoints.reader() as r:
+        assert [e.id for e in r.events("t1", "payout-1", 10)] == ["e1"]
+        assert {d.event_id for d in r.deliveries("t1")} == {"e1-w2"}
+    (c,) = claim(endpoints, START)
+    assert (c.event_id, c.payment_id, c.url, c.endpoint_secret) == (
+        "e1-w2", "payout-1", "http://ep2/hooks", "whsec_2",
+    )  # fmt: skip

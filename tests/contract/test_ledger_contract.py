@@ -56,6 +56,20 @@ def test_entries_are_read_back_in_order_and_paged(books: Store) -> None:
         assert r.ledger_head("t2") is None and r.ledger_entries("t2", 0, 10) == []
 
 
+def test_the_newest_entries_and_one_transaction(books: Store) -> None:
+    with books.reader() as r:
+        newest = r.latest_ledger_entries("t1", 3)
+        assert [e.seq for e in newest] == [10, 9, 8]
+        assert [e.transaction_id for e in newest] == ["settlement:p200"] * 2 + ["capture:p200"]
+        refund = r.ledger_transaction("t1", "refund:r1")
+        assert [(e.account, e.direction, e.amount_minor) for e in refund] == [
+            ("available", "debit", 1_000), ("network", "credit", 1_000),
+        ]  # fmt: skip
+        assert r.ledger_transaction("t1", "refund:r9") == []
+        assert r.ledger_transaction("t2", "refund:r1") == []
+        assert r.latest_ledger_entries("t2", 3) == []
+
+
 def test_the_chain_read_from_disk_verifies_and_balances_are_sums(books: Store) -> None:
     with books.reader() as r:
         assert ledger_chain.verify(r.ledger_chain("t1")).ok
@@ -107,7 +121,7 @@ def test_fees_and_fee_schedules(books: Store) -> None:
         assert r.fee_charged("t1", "p100") == 320 and r.fee_charged("t1", "p200") == 0
 
 
-def test_payouts_newest_first(books: Store) -> None:
+def test_payouts_newest_first_and_one_by_id(books: Store) -> None:
     made = [
         Payout(f"po{n}", "t1", "USD", 100 * n, PayoutStatus.PAID if n != 2 else
                PayoutStatus.FAILED, None if n != 2 else "account_closed", "scheduled",
@@ -120,6 +134,8 @@ def test_payouts_newest_first(books: Store) -> None:
     with books.reader() as r:
         assert r.payouts("t1", 10) == made[::-1]
         assert r.payouts("t1", 1) == [made[2]] and r.payouts("t2", 10) == []
+        assert r.get_payout("t1", "po2") == made[1]
+        assert r.get_payout("t2", "po2") is None and r.get_payout("t1", "po9") is None
 
 
 def test_the_sources_the_ledger_must_agree_with(books: Store) -> None:
@@ -134,6 +150,7 @@ def test_the_sources_the_ledger_must_agree_with(books: Store) -> None:
             "USD": {
                 "captured": 30_000, "authorized": 300, "refunded": 1_000, "dispute_open": 500,
                 "fees_capture": 320, "payouts_paid": 700,
+                "unsettled": 10_000 - 320,  # p100 less its fee; p200 settled
             }
         }  # fmt: skip
         assert r.ledger_sources("t2") == {}

@@ -12,6 +12,7 @@ from mockpay_core import Engine, SimulatedClock, Tenant
 from mockpay_core.config import EngineConfig, LedgerConfig
 from mockpay_core.domain.fees import DEFAULT
 from mockpay_core.domain.model import PayoutStatus
+from mockpay_core.domain.reconcile import WRONG
 from mockpay_core.errors import AmountExceeded, NotFound, ValidationError
 from tests.engine.helpers import captured
 
@@ -68,6 +69,35 @@ def test_scheduled_payouts_sweep_available_once_a_day(
     assert available(engine, tenant.id) == 0 and engine.reconcile(tenant.id).ok
 
 
+class Closed:
+    """A store that fails any use: what an engine does with it between sweeps is nothing."""
+
+    def reader(self) -> None:
+        raise AssertionError("read the store between sweeps")
+
+    unit_of_work = reader
+
+
+def test_the_sweep_runs_once_per_window_and_costs_nothing_between(
+    engine: Engine, tenant: Tenant, clock: SimulatedClock
+) -> None:
+    at_once = LedgerConfig(settlement_delay_s=0)
+    config = EngineConfig(seed_default_fraud_rules=False, ledger=at_once)
+    engine.ctx = dataclasses.replace(engine.ctx, config=config)
+    assert engine.run_payouts() == 0  # this window's sweep: nothing available yet
+    captured(engine, tenant.id, 100)
+    assert engine.settle_captures() == 1 and available(engine, tenant.id) == net(10_000)
+    open_ctx = engine.ctx
+    engine.ctx = dataclasses.replace(open_ctx, store=Closed())  # type: ignore[arg-type]
+    clock.advance(timedelta(hours=11, minutes=59))  # START is 12:00
+    assert engine.run_payouts() == 0  # available since the sweep: waits for the next window
+    engine.ctx = open_ctx
+    clock.advance(timedelta(minutes=1))
+    other = Engine(engine.store, clock=clock, config=config)  # a second process
+    assert engine.run_payouts() == 1 and other.run_payouts() == 0
+    assert available(engine, tenant.id) == 0 and len(engine.payouts(tenant.id)) == 1
+
+
 def test_an_on_demand_payout_takes_at_most_what_is_available(
     engine: Engine, tenant: Tenant, clock: SimulatedClock
 ) -> None:
@@ -113,6 +143,36 @@ def test_failed_payouts_give_the_money_back(
     assert available(engine, tenant.id) == net(10_000) and engine.reconcile(tenant.id).ok
 
 
+def test_each_payout_is_announced_in_the_outbox_with_no_delivery_of_its_own(
+    engine: Engine, tenant: Tenant, clock: SimulatedClock
+) -> None:
+    captured(engine, tenant.id, 100)
+    clock.advance(2 * DAY)
+    engine.settle_captures()
+    paid = engine.create_payout(tenant.id, currency="USD", amount=10).value
+    failing = EngineConfig(seed_default_fraud_rules=False, ledger=LedgerConfig(payout_failure_p=1))
+    engine.ctx = dataclasses.replace(engine.ctx, config=failing)
+    failed = engine.create_payout(tenant.id, currency="USD", amount=20).value
+    assert (paid.status, failed.status) == (PayoutStatus.PAID, PayoutStatus.FAILED)
+    assert engine.get_payout(tenant.id, failed.id) == failed
+    (announced,) = engine.events(tenant.id, paid.id)
+    assert (announced.type, announced.payment_id) == ("payout.paid", paid.id)
+    assert announced.payload | {"timestamp": ""} == {
+        "event": "payout.paid", "payout_id": paid.id, "status": "paid", "amount": "10.00",
+        "currency": "USD", "method": "on_demand", "failure_code": None, "timestamp": "",
+    }  # fmt: skip
+    (announced,) = engine.events(tenant.id, failed.id)
+    assert (announced.type, announced.payload["failure_code"]) == (
+        "payout.failed", "could_not_process",
+    )  # fmt: skip
+    # A payout has no payment's webhook_url: only WebhookEndpoints get its event (copies).
+    assert {d.event_id for d in engine.deliveries(tenant.id)}.isdisjoint(
+        {e.id for e in engine.events(tenant.id, limit=1000) if e.type.startswith("payout.")}
+    )
+    with pytest.raises(NotFound):
+        engine.get_payout(tenant.id, "nope")
+
+
 def test_fee_schedules_price_later_captures(engine: Engine, tenant: Tenant) -> None:
     before = captured(engine, tenant.id, 100)
     schedule = engine.set_fee_schedule(tenant.id, "USD", rate_bp=100, refund_returns_fee=True)
@@ -155,3 +215,23 @@ def test_reconcile_finds_a_tampered_record_and_a_tampered_entry(
     reasons = {d.reason.split(":")[0] for d in found.differences}
     assert "the ledger's chain breaks" in reasons
     assert "a transaction whose debits are not its credits" in reasons
+
+
+def test_reconcile_checks_the_split_of_pending_and_available(
+    engine: Engine, tenant: Tenant, clock: SimulatedClock
+) -> None:
+    captured(engine, tenant.id, 100)
+    clock.advance(2 * DAY)
+    captured(engine, tenant.id, 50)  # still pending at the end
+    engine.settle_captures()
+    assert engine.reconcile(tenant.id).ok
+    with engine.store.tables() as t:  # a settlement that moved 1.00 too little, still balanced
+        t.tamper("UPDATE ledger_entries SET amount_minor = amount_minor - 100"
+                 " WHERE kind = 'settlement'")  # fmt: skip
+    found = {d.account: d for d in engine.reconcile(tenant.id).differences if d.reason == WRONG}
+    assert set(found) == {"pending", "available"}  # funds, fees and network agree
+    pending, available = found["pending"], found["available"]
+    assert (pending.currency, pending.expected_minor, pending.actual_minor) == (
+        "USD", net(5_000), net(5_000) + 100,
+    )  # fmt: skip
+    assert (available.expected_minor, available.actual_minor) == (net(10_000), net(10_000) - 100)

@@ -19,8 +19,8 @@ def _cells(path: Path) -> list[dict]:
     return [{**c, "source": "".join(c["source"])} for c in json.loads(path.read_text())["cells"]]
 
 
-def test_there_are_nine_notebooks() -> None:
-    assert [p.name[:2] for p in NOTEBOOKS] == [f"0{i}" for i in range(1, 10)]
+def test_there_are_ten_notebooks() -> None:
+    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(1, 11)]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -9,9 +9,10 @@ the table shows up here. After every step the invariants compare the two: every 
 never returned beyond what was captured, one audit row per transition, one outbox event per
 notified transition, an intact hash chain. ``ModelBooks`` keeps, beside them, what each
 ledger account must hold (fees at 2.9 % + 30 rounded half up, settlement two days after a
-capture, a daily payout of what is available): after every step each ledger transaction
-balances, each currency's entries sum to zero, the tenant's balances equal the model's,
-``reconcile`` reports nothing and the ledger's chain verifies.
+capture, at each day's first run_due a payout of what is available then): after every step
+each ledger transaction balances, each currency's entries sum to zero, the tenant's
+balances equal the model's, ``reconcile`` reports nothing, the ledger's chain verifies and
+each payout has one event, ``payout.<its status>``.
 
 It runs on SQLite in memory, on a file in a fresh temporary directory and on PostgreSQL in a
 fresh schema; the machine builds its own engine because a ``RuleBasedStateMachine`` cannot
@@ -190,7 +191,7 @@ class ModelBooks:
 
     accounts: dict[tuple[str, str], int] = field(default_factory=dict)
     unsettled: list[tuple[datetime, str, int]] = field(default_factory=list)
-    paid_window: dict[str, int] = field(default_factory=dict)
+    swept_window: int | None = None
 
     def move(self, currency: str, **legs: int) -> None:
         assert sum(legs.values()) == 0, legs
@@ -211,15 +212,18 @@ class ModelBooks:
         self.move(currency, authorized=-amount_minor, network=amount_minor)
 
     def run_due(self, now: datetime) -> None:
-        """Settle what is due, then pay out each positive available balance once a day."""
+        """Settle what is due, then, at the day's first run_due only, pay out each positive
+        available balance (what becomes available later that day waits for the next)."""
         for due in [u for u in self.unsettled if u[0] <= now]:
             self.unsettled.remove(due)
             self.move(due[1], pending=-due[2], available=due[2])
         window = int(now.timestamp() // DAY_S)
+        if window == self.swept_window:
+            return
+        self.swept_window = window
         for (currency, account), amount in sorted(self.accounts.items()):
-            if account == "available" and amount > 0 and self.paid_window.get(currency) != window:
+            if account == "available" and amount > 0:
                 self.move(currency, available=-amount, network=amount)
-                self.paid_window[currency] = window
 
     def nonzero(self) -> dict[tuple[str, str], int]:
         return {k: v for k, v in self.accounts.items() if v}
@@ -630,6 +634,12 @@ class EngineMachine(RuleBasedStateMachine):
         found = self.engine.reconcile(self.tenant_id)
         assert found.ok, found.differences
         assert self.engine.verify_ledger(self.tenant_id).ok
+
+    @invariant()
+    def one_event_per_payout(self) -> None:
+        for payout in self.engine.payouts(self.tenant_id):
+            (event,) = self.engine.events(self.tenant_id, payout.id)
+            assert event.type == f"payout.{payout.status.value}"
 
     @invariant()
     def audit_chain_verifies(self) -> None:

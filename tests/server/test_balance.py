@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.server.conftest import Live
+from pathlib import Path
+
+import pydantic
+import pytest
+
+from server.settings import Settings
+from tests.server.conftest import ADMIN, Live, _free_port, serve
 from tests.server.test_api import create
 
 
@@ -58,3 +64,36 @@ def test_fees_are_the_admins_and_errors_are_named(live: Live) -> None:
     r = live.http.post("/api/payouts", headers=auth, json={"currency": "USD", "amount": "x"})
     assert r.status_code == 400
     assert live.http.get("/api/balance").status_code == 401
+
+
+def test_the_ledgers_settings_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {"SETTLEMENT_DELAY_S": "3600", "PAYOUT_INTERVAL_S": "7200",
+                        "PAYOUT_FAILURE_P": "1", "FEE_RATE_BP": "100", "FEE_FIXED_MINOR": "0",
+                        "REFUND_RETURNS_FEE": "true"}.items():  # fmt: skip
+        monkeypatch.setenv(f"MOCKPAY_{name}", value)
+    settings = Settings(db=str(tmp_path / "l.db"), port=_free_port(), admin_token=ADMIN,
+                        clock="simulated")  # fmt: skip
+    for live in serve(settings):
+        config = live.http.get("/api/admin/config", headers=live.admin).json()
+        assert (config["settlement_delay_s"], config["payout_interval_s"]) == (3600, 7200)
+        assert config["fees"] == {"rate_bp": 100, "fixed_minor": 0, "dispute_fee_minor": 1500,
+                                  "refund_returns_fee": True}  # fmt: skip
+        auth, tenant = live.tenant()
+        pid = create(live, auth, "pay-1", amount=100, currency="USD")["payment_id"]
+        live.http.post(f"/api/payments/{pid}/simulate", headers=auth, json={"status": "success"})
+        (usd,) = live.http.get("/api/balance", headers=auth).json()["balances"]
+        assert usd["pending_minor"] == 9_900  # 1 % and no fixed part
+        r = live.http.post("/api/admin/clock/advance", headers=live.admin, json={"seconds": 3600})
+        assert (r.json()["captures_settled"], r.json()["payouts_made"]) == (1, 1), r.text
+        (failed,) = live.http.get("/api/payouts", headers=auth).json()["data"]
+        assert failed["status"] == "failed"  # every payout fails; its money came back
+        fees = live.http.get(f"/api/admin/fees/{tenant['tenant_id']}/USD", headers=live.admin)
+        assert fees.json()["rate_bp"] == 100
+
+
+def test_bad_ledger_settings_are_refused_by_name() -> None:
+    with pytest.raises(pydantic.ValidationError) as exc:
+        Settings(settlement_delay_s=-1, payout_interval_s=60)
+    assert {e["loc"][0] for e in exc.value.errors()} == {"settlement_delay_s", "payout_interval_s"}

@@ -3,6 +3,7 @@ every /v1 route."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 import stripe
 
 from mockpay_core import errors
+from mockpay_core.config import LedgerConfig
 from server.ratelimit import RateLimited
 from server.stripe import errors as stripe_errors
 from server.stripe import ids
@@ -108,6 +110,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("DELETE", "/v1/customers/{cus}"),
     ("GET", "/v1/webhook_endpoints/{we}"), ("POST", "/v1/webhook_endpoints/{we}"),
     ("DELETE", "/v1/webhook_endpoints/{we}"),
+    ("GET", "/v1/payouts/{po}"), ("GET", "/v1/balance_transactions/{txn}"),
 )  # fmt: skip
 
 
@@ -130,13 +133,24 @@ def _template(path: str) -> str:
 
 
 def test_another_tenant_s_ids_are_404_on_every_route(server: RunningServer, client: V1) -> None:
+    engine = server.app.state.engine
+    kept = engine.ctx
+    at_once = kept.config.model_copy(update={"ledger": LedgerConfig(settlement_delay_s=0)})
+    engine.ctx = dataclasses.replace(kept, config=at_once)
+    try:  # this capture settles at once, so that there is a payout to ask for
+        paid = client.v1.payment_intents.create(
+            params={"amount": 800, "currency": "usd", "payment_method": "pm_card_visa",
+                    "confirm": True}
+        )  # fmt: skip
+    finally:
+        engine.ctx = kept
+    engine.settle_captures()
+    payout = client.v1.payouts.create(params={"amount": 100, "currency": "usd"})
     pi = client.v1.payment_intents.create(
         params={"amount": 800, "currency": "usd", "payment_method": "pm_card_createDispute",
                 "confirm": True}
     )  # fmt: skip
-    paid = client.v1.payment_intents.create(
-        params={"amount": 800, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
-    )
+    charge_txn = client.v1.balance_transactions.list(params={"type": "charge"}).data[0]
     refund = client.v1.refunds.create(params={"payment_intent": paid.id, "amount": 100})
     dispute = client.v1.disputes.list().data[0]
     refunded, second = client.v1.events.list().data[:2]  # refund.created, charge.refunded
@@ -146,7 +160,7 @@ def test_another_tenant_s_ids_are_404_on_every_route(server: RunningServer, clie
     )
     mine = {"pi": pi.id, "ch": pi.latest_charge, "re": refund.id, "du": dispute.id,
             "evt": second.id, "evt2": refunded.id, "cus": customer.id,
-            "we": endpoint.id}  # fmt: skip
+            "we": endpoint.id, "po": payout.id, "txn": charge_txn.id}  # fmt: skip
     other = {"Authorization": f"Bearer {new_key(server)}"}
     for method, path in ROUTES:
         answer = httpx.request(method, server.url + path.format(**mine), headers=other)

@@ -14,10 +14,12 @@ run, never from a number typed into it. One module per notebook:
 - ``signatures`` (6): ``blind_guesses``;
 - ``scale`` (7): ``busiest_hour``;
 - ``failures`` (8): ``lost_answer_payments``, ``no_flapping_twice``;
-- ``money`` (9): ``storm_successes``, ``jpy_accepted``.
+- ``money`` (9): ``storm_successes``, ``jpy_accepted``;
+- ``books`` (10): ``fee_on``, ``first_payout``, ``tampered_account``.
 """
 
 from mockpay_core.lab.check.audit import deleted_row, metadata_edit_caught
+from mockpay_core.lab.check.books import fee_on, first_payout, tampered_account
 from mockpay_core.lab.check.failures import lost_answer_payments, no_flapping_twice
 from mockpay_core.lab.check.fraud import cheapest_rule_set, cheapest_threshold
 from mockpay_core.lab.check.idempotency import changed_field, duplicate_charges, key_expiry_second
@@ -37,7 +39,9 @@ __all__ = [
     "cheapest_threshold",
     "deleted_row",
     "duplicate_charges",
+    "fee_on",
     "fired_rule",
+    "first_payout",
     "jpy_accepted",
     "key_expiry_second",
     "long_outage",
@@ -47,4 +51,5 @@ __all__ = [
     "refund_after_cancel",
     "short_settle",
     "storm_successes",
+    "tampered_account",
 ]

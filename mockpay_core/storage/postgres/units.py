@@ -83,7 +83,7 @@ SELECT c.seq, c.event_id, c.tenant_id, c.payment_id, e.type AS event_type, e.pay
            AS endpoint_disabled, w.secret AS endpoint_secret
 FROM claimed c
 JOIN events e ON e.tenant_id = c.tenant_id AND e.id = c.event_id
-JOIN payments p ON p.tenant_id = c.tenant_id AND p.id = c.payment_id
+LEFT JOIN payments p ON p.tenant_id = c.tenant_id AND p.id = c.payment_id
 JOIN tenants t ON t.id = c.tenant_id
 LEFT JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id AND w.id = e.endpoint_id
 LEFT JOIN disabled_endpoints x ON x.tenant_id = c.tenant_id

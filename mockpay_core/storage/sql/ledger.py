@@ -23,6 +23,18 @@ class LedgerReads(Connected):
         found: list[LedgerEntry] = self.sql.ledger.entry.many(rows)
         return found
 
+    def latest_ledger_entries(self, tenant_id: str, limit: int) -> list[LedgerEntry]:
+        found: list[LedgerEntry] = self.sql.ledger.entry.many(
+            self._all(self.sql.ledger.latest, (tenant_id, limit))
+        )
+        return found
+
+    def ledger_transaction(self, tenant_id: str, transaction_id: str) -> list[LedgerEntry]:
+        found: list[LedgerEntry] = self.sql.ledger.entry.many(
+            self._all(self.sql.ledger.transaction, (tenant_id, transaction_id))
+        )
+        return found
+
     def ledger_chain(self, tenant_id: str) -> Iterator[dict[str, Any]]:
         """Rows with their times as the chained ISO text (what the hash covers)."""
         mapper, dialect = self.sql.ledger.entry, self.sql.dialect
@@ -66,6 +78,10 @@ class LedgerReads(Connected):
             self._all(self.sql.ledger.payouts, (tenant_id, limit))
         )
         return found
+
+    def get_payout(self, tenant_id: str, payout_id: str) -> Payout | None:
+        row = self._one(self.sql.ledger.payout_by_id, (tenant_id, payout_id))
+        return None if row is None else self.sql.ledger.payout(row)
 
     def ledger_sources(self, tenant_id: str) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}

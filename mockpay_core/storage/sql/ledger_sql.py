@@ -43,6 +43,13 @@ class LedgerSql:
             f"SELECT {entries} FROM ledger_entries WHERE tenant_id = ? AND seq > ?"
             " ORDER BY seq LIMIT ?"
         )
+        self.latest = r(
+            f"SELECT {entries} FROM ledger_entries WHERE tenant_id = ? ORDER BY seq DESC LIMIT ?"
+        )
+        self.transaction = r(
+            f"SELECT {entries} FROM ledger_entries WHERE tenant_id = ? AND transaction_id = ?"
+            " ORDER BY seq"
+        )
         self.chain = r(f"SELECT {entries} FROM ledger_entries WHERE tenant_id = ? ORDER BY seq")
         self.balances = r(
             f"SELECT currency, account, {SIGNED} FROM ledger_entries WHERE tenant_id = ?"
@@ -80,6 +87,7 @@ class LedgerSql:
             f"SELECT {payouts} FROM payouts WHERE tenant_id = ?"
             " ORDER BY created_at DESC, id DESC LIMIT ?"
         )
+        self.payout_by_id = r(f"SELECT {payouts} FROM payouts WHERE tenant_id = ? AND id = ?")
         self.sources = tuple(
             (name, r(sql))
             for name, sql in (
@@ -87,6 +95,14 @@ class LedgerSql:
                  " WHERE tenant_id = ? GROUP BY currency"),
                 ("authorized", "SELECT currency, 'authorized', sum(amount_minor) FROM payments"
                  " WHERE tenant_id = ? AND status = 'authorized' GROUP BY currency"),
+                ("unsettled", "SELECT p.currency, 'unsettled',"
+                 " sum(p.captured_minor - coalesce(f.amount_minor, 0)) FROM payments p"
+                 " LEFT JOIN fees f ON f.tenant_id = p.tenant_id AND f.payment_id = p.id"
+                 f" AND f.kind = '{Kind.CAPTURE.value}'"
+                 " WHERE p.tenant_id = ? AND p.captured_minor > 0 AND NOT EXISTS (SELECT 1"
+                 " FROM ledger_entries x WHERE x.tenant_id = p.tenant_id"
+                 f" AND x.transaction_id = '{Kind.SETTLEMENT.value}:' || p.id)"
+                 " GROUP BY p.currency"),
                 ("refunds", "SELECT currency, 'refunded', sum(amount_minor) FROM refunds"
                  " WHERE tenant_id = ? GROUP BY currency"),
                 ("disputes", "SELECT currency, 'dispute_' || status, sum(amount_minor)"

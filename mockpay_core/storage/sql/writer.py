@@ -116,13 +116,15 @@ class SqlUnitOfWork(SqlReader, LedgerWrites):
     def insert_audit(self, entry: AuditEntry) -> None:
         self._conn.execute(self.sql.insert_audit, self.sql.audit_params(entry))
 
-    def insert_event(self, event: Event) -> None:
-        """The outbox row and its delivery, due at once."""
+    def insert_event(self, event: Event, deliver: bool = True) -> None:
+        """The outbox row and (when ``deliver``) its delivery, due at once."""
         e, at = event, self._time(event.created_at)
         self._conn.execute(
             self.sql.insert_event,
             (e.id, e.tenant_id, e.payment_id, e.type, dumps(e.payload), at, e.endpoint_id),
         )
+        if not deliver:
+            return
         self._conn.execute(
             self.sql.insert_delivery, (e.id, e.tenant_id, e.payment_id, PENDING, at, at)
         )

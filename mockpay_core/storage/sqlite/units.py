@@ -45,7 +45,7 @@ SELECT d.seq, d.event_id, d.tenant_id, d.payment_id, e.type AS event_type, e.pay
 FROM due
 JOIN deliveries d ON d.tenant_id = due.tenant_id AND d.seq = due.seq
 JOIN events e ON e.tenant_id = d.tenant_id AND e.id = d.event_id
-JOIN payments p ON p.tenant_id = d.tenant_id AND p.id = d.payment_id
+LEFT JOIN payments p ON p.tenant_id = d.tenant_id AND p.id = d.payment_id
 JOIN tenants t ON t.id = d.tenant_id
 LEFT JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id AND w.id = e.endpoint_id
 LEFT JOIN disabled_endpoints x ON x.tenant_id = d.tenant_id
