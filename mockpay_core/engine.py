@@ -55,6 +55,7 @@ from mockpay_core.service import (
     fees,
     fraud_rules,
     ledger,
+    overview,
     payments,
     payouts,
     queries,
@@ -386,6 +387,22 @@ class Engine:
 
     def recover_dead_letters(self, since: datetime, tenant_id: str | None = None) -> int:
         return deliveries.recover(self.ctx, since, tenant_id)
+
+    def recent_deliveries(
+        self, tenant_id: str | None, status: object = None, limit: int = 50
+    ) -> list[Delivery]:
+        """The newest events' deliveries, of one status if given; every tenant's if None."""
+        return overview.recent_deliveries(self.ctx, tenant_id, status, limit)
+
+    def payments_per_minute(
+        self, tenant_id: str | None = None, minutes: int = 60
+    ) -> overview.MinuteCounts:
+        """Payments created in each of the clock's last ``minutes`` minutes, by status."""
+        return overview.payments_per_minute(self.ctx, tenant_id, minutes)
+
+    def recent_fraud_decisions(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Every tenant's newest fraud decisions, each rule's observed value and verdict."""
+        return overview.recent_decisions(self.ctx, limit)
 
     def next_delivery_due(self) -> datetime | None:
         with self.ctx.store.reader() as r:

@@ -22,6 +22,7 @@ from mockpay_core.storage.protocol import PaymentFilter
 LIST_LIMIT_DEFAULT = 10
 LIST_LIMIT_MAX = 100
 CURSOR_LEN_MAX = 512
+SEARCH_LEN_MAX = 100
 
 
 def encode_cursor(payment: Payment) -> str:
@@ -52,6 +53,16 @@ def _limit(limit: object) -> int:
     return limit
 
 
+def _search(search: object) -> str | None:
+    if search is None:
+        return None
+    if not isinstance(search, str):
+        raise ValidationError("must be text", "search")
+    if len(search) > SEARCH_LEN_MAX:
+        raise ValidationError(f"must be at most {SEARCH_LEN_MAX} characters", "search")
+    return search.strip().lower() or None
+
+
 def get_payment(ctx: Context, tenant_id: str, payment_id: str) -> Payment:
     with ctx.store.reader() as r:
         payment = r.get_payment(tenant_id, payment_id)
@@ -68,16 +79,19 @@ def list_payments(
     status: object = None,
     currency: object = None,
     cursor: object = None,
+    search: object = None,
 ) -> Page[Payment]:
-    """Newest first by (created_at, id); ``next_cursor`` continues after the last row."""
-    n, state, cur, before = collect(
+    """Newest first by (created_at, id); ``next_cursor`` continues after the last row.
+    ``search``: text in the description or the customer, any case."""
+    n, state, cur, before, text = collect(
         lambda: _limit(limit),
         lambda: None if status is None else choice(status, "status", tuple(Status)),
         lambda: None if currency is None else parse_currency(currency),
         lambda: None if cursor is None else decode_cursor(cursor),  # type: ignore[arg-type]
+        lambda: _search(search),
     )
     with ctx.store.reader() as r:
-        rows = r.list_payments(tenant_id, PaymentFilter(state, cur, before), n + 1)
+        rows = r.list_payments(tenant_id, PaymentFilter(state, cur, before, text), n + 1)
     page, has_more = rows[:n], len(rows) > n
     return Page(page, has_more, encode_cursor(page[-1]) if has_more else None)
 

@@ -64,6 +64,9 @@ class PaymentFilter:
     status: str | None = None
     currency: str | None = None
     before: tuple[datetime, str] | None = None  # (created_at, id) of the previous page's last row
+    # Lower-case text found anywhere in the description or the customer (LIKE's % and _
+    # are matched as themselves).
+    search: str | None = None
 
 
 class Reader(Protocol):
@@ -143,6 +146,24 @@ class Reader(Protocol):
         ...
 
     def delivery_metrics(self, tenant_id: str | None) -> dict[str, Any]: ...
+    def recent_deliveries(
+        self, tenant_id: str | None, status: str | None, limit: int
+    ) -> list[Delivery]:
+        """Deliveries (of ``status`` only, if given), the newest events first."""
+        ...
+
+    def payments_per_minute(
+        self, tenant_id: str | None, since: datetime
+    ) -> list[tuple[int, str, int]]:
+        """(whole minutes after ``since``, status, payments) of the payments created since
+        ``since``, for every (minute, status) that has any; every tenant's if None."""
+        ...
+
+    def recent_decisions(self, limit: int) -> list[dict[str, Any]]:
+        """Every tenant's newest fraud decisions: id, tenant_id, payment_id, outcome,
+        evaluated (each rule, what it observed, whether it fired), created_at."""
+        ...
+
     def next_authorization_expiry(self) -> datetime | None: ...
 
     # The ledger (see mockpay_core.domain.ledger)

@@ -71,6 +71,11 @@ class Dialect(ABC):
     def seconds_between(self, later: str, earlier: str) -> str:
         """SQL for the seconds from ``earlier`` to ``later`` (two TIME expressions)."""
 
+    @abstractmethod
+    def whole_minutes_between(self, later: str, earlier: str) -> str:
+        """SQL for the whole minutes from ``earlier`` to ``later``, rounded down (exact to
+        the second: a time on a minute's boundary is in that minute)."""
+
     def export_expr(self, name: str, kind: Kind) -> str:
         """A column in SQLite's representation (times as text, booleans 0/1, JSON text)."""
         return f'"{name}"'

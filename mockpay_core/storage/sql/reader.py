@@ -25,6 +25,7 @@ from mockpay_core.storage.sql.deliveries import DeliveryReads
 from mockpay_core.storage.sql.dialect import Row
 from mockpay_core.storage.sql.ledger import LedgerReads
 from mockpay_core.storage.sql.metrics import metrics
+from mockpay_core.storage.sql.overview import OverviewReads
 from mockpay_core.storage.sql.queries import RULE_FIELDS, Sql
 from mockpay_core.storage.sql.schema import Kind
 
@@ -50,7 +51,7 @@ def _rule(row: tuple[Any, ...], decode_time: Any) -> FraudRule:
     return FraudRule(r["id"], spec, created, updated)
 
 
-class SqlReader(DeliveryReads, LedgerReads):
+class SqlReader(DeliveryReads, LedgerReads, OverviewReads):
     """``Reader``, for any dialect."""
 
     def _rules(self, rows: list[Row]) -> list[FraudRule]:
@@ -99,12 +100,18 @@ class SqlReader(DeliveryReads, LedgerReads):
         return None if row is None else str(row[0])
 
     def list_payments(self, tenant_id: str, where: PaymentFilter, limit: int) -> list[Payment]:
-        flags = (where.status is not None, where.currency is not None, where.before is not None)
+        flags = (
+            where.status is not None, where.currency is not None, where.before is not None,
+            where.search is not None,
+        )  # fmt: skip
         params: list[Any] = [tenant_id]
         if where.status is not None:
             params.append(where.status)
         if where.currency is not None:
             params.append(where.currency)
+        if where.search is not None:
+            pattern = "%" + _like_escaped(where.search) + "%"
+            params += [pattern, pattern]
         if where.before is not None:
             params += [self._time(where.before[0]), where.before[1]]
         sql = self.sql.built(("list_payments", *flags), lambda: _payments_page(self.sql, *flags))
@@ -190,9 +197,19 @@ class SqlReader(DeliveryReads, LedgerReads):
         return None if row is None else str(row[0])
 
 
-def _payments_page(sql: Sql, status: bool, currency: bool, before: bool) -> str:
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _payments_page(sql: Sql, status: bool, currency: bool, before: bool, search: bool) -> str:
     text = f"SELECT {', '.join(sql.payment.names)} FROM payments WHERE tenant_id = ?"
     text += " AND status = ?" if status else ""
     text += " AND currency = ?" if currency else ""
+    text += (
+        " AND (lower(coalesce(description, '')) LIKE ? ESCAPE '\\'"
+        " OR lower(coalesce(customer, '')) LIKE ? ESCAPE '\\')"
+        if search
+        else ""
+    )
     text += " AND (created_at, id) < (?, ?)" if before else ""
     return text + " ORDER BY created_at DESC, id DESC LIMIT ?"
