@@ -97,7 +97,7 @@ async def _payment_page(
     calls: EngineCalls = request.app.state.calls
     view = await calls.read(lambda e: payment_view(e, tenant_id, payment_id))
     return page(
-        request, "payment.html", status, offers=actions.offers(view["p"], s.admin),
+        request, "payment.html", status, offers=actions.offers(view["p"], s.admin), moved=False,
         error=error, done=request.query_params.get("done"), **view,
     )  # fmt: skip
 
@@ -114,9 +114,15 @@ async def payment_live(request: Request, payment_id: str, s: Viewer) -> Response
     calls: EngineCalls = request.app.state.calls
     await calls.read(lambda e: e.get_payment(tenant_id, payment_id))
 
+    shown = request.query_params.get("shown")
+
+    def read(e: Engine) -> dict[str, Any]:
+        status = e.get_payment(tenant_id, payment_id).status.value
+        return {"events": events_view(e, tenant_id, payment_id), "status": status}
+
     async def render() -> str:
-        events = await calls.read(lambda e: events_view(e, tenant_id, payment_id))
-        return fragment("_events.html", events=events)
+        view = await calls.read(read)
+        return fragment("_events.html", moved=view["status"] != shown, **view)
 
     return live.stream(request, render)
 

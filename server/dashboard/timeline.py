@@ -11,14 +11,14 @@ from mockpay_core import AuditEntry
 from mockpay_core.domain.states import TRANSITIONS, Status
 
 START: Final = "new"  # the table's None: before the payment exists
-WIDTH_PX, HEIGHT_PX, NODE_W_PX, NODE_H_PX = 700, 270, 132, 34
+WIDTH_PX, HEIGHT_PX, NODE_W_PX, NODE_H_PX = 720, 270, 132, 34
 S = Status
 # Columns by how far along a payment is; rows keep each column's edges apart.
 POSITIONS: Final[dict[str, tuple[int, int]]] = {
-    START: (50, 135),
-    S.FLAGGED: (200, 40), S.PENDING: (200, 135), S.FAILED: (200, 230),
-    S.AUTHORIZED: (390, 40), S.SUCCESS: (390, 135), S.CANCELED: (390, 230),
-    S.PARTIALLY_REFUNDED: (600, 40), S.DISPUTED: (600, 135), S.REFUNDED: (600, 230),
+    START: (70, 135),
+    S.FLAGGED: (230, 40), S.PENDING: (230, 135), S.FAILED: (230, 230),
+    S.AUTHORIZED: (420, 40), S.SUCCESS: (420, 135), S.CANCELED: (420, 230),
+    S.PARTIALLY_REFUNDED: (640, 40), S.DISPUTED: (640, 135), S.REFUNDED: (640, 230),
 }  # fmt: skip
 
 
