@@ -228,3 +228,28 @@ def test_the_api_is_unchanged_by_the_dashboard(site: Live) -> None:
     assert site.http.get("/health").json() == {"status": "ok"}
     paths = site.http.get("/openapi.json").json()["paths"]
     assert paths and not any(p.startswith("/dashboard") for p in paths)
+
+
+def test_the_admin_picks_a_tenant_and_reviews_a_flagged_payment(
+    site: Live, acme: tuple[dict[str, str], str], globex: tuple[dict[str, str], str]
+) -> None:
+    spec = {"name": "review big", "rule_type": "amount_limit", "threshold": 9000, "action": "flag"}
+    rule = site.http.post("/api/admin/fraud-rules", json=spec, headers=site.admin).json()
+    pid = create_payment(site, globex[0], "flag-1", amount=9500)
+    site.http.delete(f"/api/admin/fraud-rules/{rule['id']}", headers=site.admin)
+    tenant = sign_in(site.url, globex[1])
+    page = tenant.http.get(f"/dashboard/payments/{pid}").text
+    assert "flagged" in page and 'data-action="approve"' not in page  # the admin's to decide
+    assert tenant.post(f"/dashboard/payments/{pid}/approve", idempotency_key="a").status_code == 400
+    admin = sign_in(site.url, ADMIN)
+    tenant_id = site.http.get("/api/admin/users", headers=site.admin).json()["users"]
+    globex_id = next(u["tenant_id"] for u in tenant_id if u["name"] == "Globex")
+    listing = admin.http.get(f"/dashboard/payments?tenant={globex_id}").text
+    assert pid in listing
+    assert admin.http.get("/dashboard/payments?tenant=nobody").status_code == 404
+    page = admin.http.get(f"/dashboard/payments/{pid}").text
+    assert "review big" in page and "<td>9500.00</td>" in page  # the rule, the value it saw
+    r = admin.post(f"/dashboard/payments/{pid}/approve", idempotency_key=_form_key(page, "approve"))
+    assert r.status_code == 303
+    status = site.http.get(f"/api/payments/{pid}", headers=globex[0]).json()["status"]
+    assert status == "pending"
