@@ -1,5 +1,6 @@
 """Reads that look across a tenant's (or every tenant's) rows: the newest deliveries,
-payments per minute by status, the newest fraud decisions. The dashboard draws them."""
+a payment's events with their deliveries, payments per minute by status, the decisions on
+the newest payments. The dashboard draws them."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mockpay_core.domain.delivery import Delivery
+from mockpay_core.domain.model import Event
 from mockpay_core.domain.retry import DeliveryStatus
 from mockpay_core.domain.states import Status
 from mockpay_core.domain.validation import choice
-from mockpay_core.errors import ValidationError
+from mockpay_core.errors import NotFound, ValidationError
 from mockpay_core.service.context import Context
 
 DELIVERIES_LIMIT_MAX = 500
 DECISIONS_LIMIT_MAX = 500
 MINUTES_MAX = 24 * 60
+ACTIVITY_LIMIT_MAX = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,8 @@ def _bounded(value: int, name: str, most: int) -> int:
 def recent_deliveries(
     ctx: Context, tenant_id: str | None, status: object = None, limit: int = 50
 ) -> list[Delivery]:
-    """The newest events' deliveries (of ``status``: pending, delivering, delivered, dead)."""
+    """Deliveries of ``status`` (pending soonest due first, delivering soonest lease end
+    first, dead latest first, delivered or any newest first)."""
     state = None if status is None else choice(status, "status", tuple(DeliveryStatus))
     n = _bounded(limit, "limit", DELIVERIES_LIMIT_MAX)
     with ctx.store.reader() as r:
@@ -63,7 +67,17 @@ def payments_per_minute(ctx: Context, tenant_id: str | None, minutes: int = 60) 
     return MinuteCounts(start, n, by_status)
 
 
-def recent_decisions(ctx: Context, limit: int = 100) -> list[dict[str, Any]]:
+def recent_decisions(ctx: Context, tenant_id: str, limit: int = 100) -> list[dict[str, Any]]:
     n = _bounded(limit, "limit", DECISIONS_LIMIT_MAX)
     with ctx.store.reader() as r:
-        return r.recent_decisions(n)
+        return r.recent_decisions(tenant_id, n)
+
+
+def payment_activity(
+    ctx: Context, tenant_id: str, payment_id: str, limit: int = 100
+) -> list[tuple[Event, Delivery | None]]:
+    n = _bounded(limit, "limit", ACTIVITY_LIMIT_MAX)
+    with ctx.store.reader() as r:
+        if r.get_payment(tenant_id, payment_id) is None:
+            raise NotFound("payment", payment_id)
+        return r.payment_activity(tenant_id, payment_id, n)

@@ -149,7 +149,9 @@ class Reader(Protocol):
     def recent_deliveries(
         self, tenant_id: str | None, status: str | None, limit: int
     ) -> list[Delivery]:
-        """Deliveries (of ``status`` only, if given), the newest events first."""
+        """Deliveries of ``status`` (each in the order its index keeps: pending soonest due
+        first, delivering soonest lease end first, dead latest death first, delivered and
+        any status newest event first); every tenant's if ``tenant_id`` is None."""
         ...
 
     def payments_per_minute(
@@ -159,9 +161,16 @@ class Reader(Protocol):
         ``since``, for every (minute, status) that has any; every tenant's if None."""
         ...
 
-    def recent_decisions(self, limit: int) -> list[dict[str, Any]]:
-        """Every tenant's newest fraud decisions: id, tenant_id, payment_id, outcome,
-        evaluated (each rule, what it observed, whether it fired), created_at."""
+    def recent_decisions(self, tenant_id: str, limit: int) -> list[dict[str, Any]]:
+        """The fraud decisions on the tenant's newest ``limit`` payments, newest first: id,
+        tenant_id, payment_id, outcome, evaluated (each rule, what it observed, whether it
+        fired), created_at."""
+        ...
+
+    def payment_activity(
+        self, tenant_id: str, payment_id: str, limit: int
+    ) -> list[tuple[Event, Delivery | None]]:
+        """The payment's events, oldest first, each with its delivery (None if it has none)."""
         ...
 
     def next_authorization_expiry(self) -> datetime | None: ...

@@ -14,7 +14,8 @@ from fastapi.responses import Response
 from mockpay_core import Engine, SimulatedClock
 from mockpay_core.errors import ValidationError
 from server.dashboard import chart
-from server.dashboard.forms import form, viewer
+from server.dashboard.forms import blank_none, form, viewer
+from server.dashboard.payments import Text, tenant_scope
 from server.dashboard.render import PageRoute, page, see_other
 from server.dashboard.session import Session
 from server.errors import Forbidden
@@ -42,16 +43,21 @@ def rule_tallies(decisions: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
 
 
 @router.get("/rules")
-async def rules(request: Request, s: Viewer) -> Response:
+async def rules(request: Request, s: Viewer, tenant: Text = None) -> Response:
+    """Every rule, and what each decided on the newest payments of the tenant picked."""
     _admin(s)
+    tenant_id, tenants = await tenant_scope(request, s, blank_none(tenant))
     e: Engine = request.app.state.engine
 
     def read() -> tuple[Any, list[dict[str, Any]]]:
-        return e.list_fraud_rules(), e.recent_fraud_decisions(DECISIONS_SHOWN)
+        decisions = (
+            [] if tenant_id is None else e.recent_fraud_decisions(tenant_id, DECISIONS_SHOWN)
+        )
+        return e.list_fraud_rules(), decisions
 
     found, decisions = await to_thread.run_sync(read)
-    return page(request, "rules.html", rules=found, decisions=decisions,
-                tallies=rule_tallies(decisions))  # fmt: skip
+    return page(request, "rules.html", rules=found, decisions=decisions, tenants=tenants,
+                tenant_id=tenant_id, tallies=rule_tallies(decisions))  # fmt: skip
 
 
 @router.post("/rules/{rule_id}/toggle")

@@ -70,12 +70,10 @@ async def owner(request: Request, s: Session, payment_id: str) -> str:
 
 def events_view(e: Engine, tenant_id: str, payment_id: str) -> list[dict[str, Any]]:
     """Each event of the payment with its delivery and every attempt, oldest first."""
-    deliveries = {d.event_id: d for d in e.deliveries(tenant_id, payment_id)}
     return [
-        {"event": ev, "delivery": deliveries.get(ev.id),
-         "attempts": e.delivery_attempts(tenant_id, ev.id)}
-        for ev in e.events(tenant_id, payment_id, limit=EVENTS_MAX)
-    ]  # fmt: skip
+        {"event": ev, "delivery": d, "attempts": e.delivery_attempts(tenant_id, ev.id)}
+        for ev, d in e.payment_activity(tenant_id, payment_id, EVENTS_MAX)
+    ]
 
 
 def payment_view(e: Engine, tenant_id: str, payment_id: str) -> dict[str, Any]:

@@ -20,16 +20,16 @@ from server.dashboard.session import Session, csrf_token
 router = APIRouter(route_class=PageRoute)
 ROWS = 20
 Viewer = Annotated[Session, Depends(viewer)]
-SECTIONS = (("pending", "Due"), ("delivering", "In flight"), ("delivered", "Delivered"))
+SECTIONS = (
+    ("pending", "Due, soonest first"), ("delivering", "In flight"),
+    ("delivered", "Delivered, newest first"),
+)  # fmt: skip
 
 
 def queues(e: Engine, tenant_id: str | None) -> dict[str, Any]:
-    """The newest ``ROWS`` of each section; ``tenant_id`` None: every tenant's (admin)."""
-    found: dict[str, Any] = {
-        status: e.recent_deliveries(tenant_id, status, ROWS) for status, _ in SECTIONS
-    }
-    found["dead"] = e.dead_letters(tenant_id, ROWS)
-    return found
+    """``ROWS`` of each section and of the dead; ``tenant_id`` None: every tenant's."""
+    statuses = (*(status for status, _ in SECTIONS), "dead")
+    return {status: e.recent_deliveries(tenant_id, status, ROWS) for status in statuses}
 
 
 async def _render(request: Request, s: Session) -> str:

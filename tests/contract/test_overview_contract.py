@@ -48,6 +48,20 @@ def test_search_finds_text_in_description_or_customer_in_any_case(two: Store) ->
         assert found("nothing like it") == []
 
 
+def test_each_status_comes_in_its_own_order(two: Store) -> None:
+    with two.unit_of_work() as uow:
+        uow.insert_payment(payment(1))
+        uow.insert_payment(payment(2))
+    publish(two, event(1, 1), event(2, 2, seconds=1), event(3, 1, seconds=2))
+    claim(two, START + 10 * S)  # e1 and e2: e3 waits for e1, its payment's
+    finish(two, "e2", DeliveryStatus.DEAD, START + 12 * S, dead_reason="gone")
+    finish(two, "e1", DeliveryStatus.DEAD, START + 13 * S, dead_reason="gone")
+    with two.reader() as r:
+        assert [d.event_id for d in r.recent_deliveries("t1", "dead", 10)] == ["e1", "e2"]
+        assert [d.event_id for d in r.recent_deliveries("t1", "pending", 10)] == ["e3"]
+        assert [d.event_id for d in r.recent_deliveries(None, "dead", 1)] == ["e1"]
+
+
 def test_recent_deliveries_are_newest_first_by_status_and_tenant(two: Store) -> None:
     with two.unit_of_work() as uow:
         uow.insert_payment(payment(1))
@@ -86,19 +100,38 @@ def test_payments_per_minute_count_each_minute_and_status(two: Store) -> None:
         ]  # fmt: skip
 
 
-def test_recent_decisions_are_every_tenants_newest_first(two: Store) -> None:
+def test_recent_decisions_are_those_on_the_tenants_newest_payments(two: Store) -> None:
     evaluated = ({"rule_id": "r1", "name": "big", "observed": 900, "fired": True},)
-    p1, p2 = payment(1), payment(2, seconds=5, tenant_id="t2")
+    p1, p2, p3 = payment(1), payment(2, seconds=5), payment(3, seconds=9, tenant_id="t2")
     with two.unit_of_work() as uow:
-        uow.insert_payment(p1)
-        uow.insert_payment(p2)
+        for p in (p1, p2, p3):
+            uow.insert_payment(p)
         uow.insert_decision("fd1", p1, FraudDecision(Outcome.ALLOW, ()))
         uow.insert_decision("fd2", p2, FraudDecision(Outcome.FLAG, evaluated))
+        uow.insert_decision("fd3", p3, FraudDecision(Outcome.ALLOW, ()))
     with two.reader() as r:
-        assert r.recent_decisions(10) == [
-            {"id": "fd2", "tenant_id": "t2", "payment_id": "p002", "outcome": "flag",
+        assert r.recent_decisions("t1", 10) == [
+            {"id": "fd2", "tenant_id": "t1", "payment_id": "p002", "outcome": "flag",
              "evaluated": list(evaluated), "created_at": p2.created_at},
             {"id": "fd1", "tenant_id": "t1", "payment_id": "p001", "outcome": "allow",
              "evaluated": [], "created_at": p1.created_at},
         ]  # fmt: skip
-        assert [d["id"] for d in r.recent_decisions(1)] == ["fd2"]
+        assert [d["id"] for d in r.recent_decisions("t1", 1)] == ["fd2"]
+        assert [d["id"] for d in r.recent_decisions("t2", 10)] == ["fd3"]
+
+
+def test_payment_activity_pairs_each_event_with_its_delivery(two: Store) -> None:
+    with two.unit_of_work() as uow:
+        uow.insert_payment(payment(1))
+        uow.insert_payment(payment(6, tenant_id="t2"))
+    publish(two, event(2, 1, seconds=1), event(1, 1), event(3, 6, tenant_id="t2"))
+    claim(two, START + 10 * S)  # e2, published first; e1 waits for it
+    with two.reader() as r:
+        found = r.payment_activity("t1", "p001", 10)
+        assert [(e.id, d and d.status) for e, d in found] == [
+            ("e1", DeliveryStatus.PENDING),
+            ("e2", DeliveryStatus.DELIVERING),
+        ]  # by the events' time, each with its own delivery
+        assert found[0][0] == event(1, 1)
+        assert r.payment_activity("t2", "p001", 10) == []  # another tenant's
+        assert len(r.payment_activity("t1", "p001", 1)) == 1

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from mockpay_core import Engine, SimulatedClock, Tenant
-from mockpay_core.errors import ValidationError
+from mockpay_core.errors import NotFound, ValidationError
 from tests.engine.helpers import captured, create
 
 
@@ -36,14 +36,19 @@ def test_overview_reads_refuse_bad_bounds(engine: Engine, tenant: Tenant) -> Non
     with pytest.raises(ValidationError, match="status"):
         engine.recent_deliveries(tenant.id, "lost")
     with pytest.raises(ValidationError, match="limit"):
-        engine.recent_fraud_decisions(0)
+        engine.recent_fraud_decisions(tenant.id, 0)
 
 
 def test_recent_deliveries_and_decisions_are_newest_first(engine: Engine, tenant: Tenant) -> None:
     first, second = captured(engine, tenant.id), captured(engine, tenant.id)
     assert [d.payment_id for d in engine.recent_deliveries(tenant.id)] == [second.id, first.id]
     assert engine.recent_deliveries(tenant.id, "delivered") == []
-    assert [d["payment_id"] for d in engine.recent_fraud_decisions(1)] == [second.id]
+    assert [d["payment_id"] for d in engine.recent_fraud_decisions(tenant.id, 1)] == [second.id]
+    activity = engine.payment_activity(tenant.id, second.id)
+    assert [(e.type, d and d.status.value) for e, d in activity] == [("payment.success", "pending")]
+    other = engine.register_tenant("Other", "other@x.test").tenant
+    with pytest.raises(NotFound):
+        engine.payment_activity(other.id, second.id)
 
 
 def test_search_is_validated_and_finds_any_case(engine: Engine, tenant: Tenant) -> None:
