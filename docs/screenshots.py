@@ -4,7 +4,8 @@
 
 A server on 127.0.0.1 (the app ``mockpay serve`` runs, on a simulated clock and seeded ids)
 gets one tenant's payments through the engine; their webhooks go to a receiver on
-127.0.0.1 that fails each event's first two attempts on ``/flaky``; the clock is moved so
+127.0.0.1 that fails each event's first two attempts (``server.testing.flaky_receiver``),
+the others to one that answers at once; the clock is moved so
 that the retries run. Debian's Chromium (through Playwright) then signs in with the
 tenant's key and writes ``dashboard-payments.png`` and ``dashboard-payment.png``.
 """
@@ -17,11 +18,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import uvicorn
@@ -33,7 +32,7 @@ from mockpay_core.domain.retry import RetrySchedule
 from mockpay_core.storage.open import open_store
 from server import create_app
 from server.settings import Settings
-from server.testing import free_port, http_on_thread
+from server.testing import flaky_receiver, free_port
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 ADMIN = "screenshots-admin-token-0123"
@@ -51,40 +50,13 @@ ORDERS = (  # (amount, currency, description, customer, what happens to it)
 )
 
 
-@contextmanager
-def receiver() -> Iterator[str]:
-    seen: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            with lock:
-                seen[self.headers.get("webhook-id", "")] += 1
-                n = seen[self.headers.get("webhook-id", "")]
-            flaky = self.path == "/flaky" and n <= 2
-            status, body = (503, b"upstream busy, retry later") if flaky else (200, b"received")
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    with http_on_thread(Handler) as port:
-        yield f"http://127.0.0.1:{port}"
-
-
-def seed(engine: Engine, clock: SimulatedClock, hooks: str) -> tuple[str, str]:
+def seed(engine: Engine, clock: SimulatedClock, flaky: str, ok: str) -> tuple[str, str]:
     """(the tenant's API key, the featured payment's id)."""
     new = engine.register_tenant("Acme Outdoor", "dev@acme.test")
     t, featured = new.tenant.id, ""
     for i, (amount, currency, description, customer, fate) in enumerate(ORDERS):
         clock.advance(timedelta(seconds=47))
-        url = f"{hooks}/flaky" if fate == "featured" else f"{hooks}/ok"
+        url = flaky if fate == "featured" else ok
         manual = fate == "authorized"
         p = engine.create_payment(
             t, amount=amount, currency=currency, webhook_url=url, idempotency_key=f"order-{i}",
@@ -134,8 +106,12 @@ def main() -> int:
     settings = Settings(db=str(tmp / "shots.db"), port=free_port(), admin_token=ADMIN,
                         clock="simulated")  # fmt: skip
     url = f"http://127.0.0.1:{settings.port}"
-    with receiver() as hooks, serving(settings, engine) as app:
-        key, featured = seed(engine, clock, hooks)
+    with (
+        flaky_receiver(failures=2) as flaky,
+        flaky_receiver(failures=0) as ok,
+        serving(settings, engine) as app,
+    ):
+        key, featured = seed(engine, clock, flaky.url, ok.url)
         for _ in range(6):  # the first attempts, then each retry as it falls due
             app.state.run_due()  # type: ignore[attr-defined]
             clock.advance(timedelta(seconds=61))

@@ -1,17 +1,11 @@
-"""What the browser tests stand on: Debian's Chromium found (or a reason to skip), a
-webhook receiver on 127.0.0.1 whose paths fail as told, and a server that delivers
-webhooks on a fast retry schedule."""
+"""What the browser tests stand on: Debian's Chromium found (or a reason to skip), and a
+server that delivers webhooks on a fast retry schedule."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import threading
-from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from mockpay_core import Engine
@@ -20,7 +14,7 @@ from mockpay_core.domain.retry import RetrySchedule
 from mockpay_core.storage.open import open_store
 from server import create_app
 from server.settings import Settings
-from server.testing import free_port, http_on_thread
+from server.testing import free_port
 from tests.server.conftest import ADMIN, Live, serve
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
@@ -40,46 +34,6 @@ def chromium() -> tuple[str | None, str]:
         if found:
             return found, ""
     return None, "no Chromium on PATH (apt-get install chromium, or set MOCKPAY_CHROMIUM)"
-
-
-@dataclass
-class Receiver:
-    """``/flaky`` answers 503 to an event's first two attempts, then 200; ``/down`` answers
-    500 until ``up`` is set."""
-
-    url: str = ""
-    up: bool = False
-    seen: Counter[str] = field(default_factory=Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-@contextmanager
-def receiver() -> Iterator[Receiver]:
-    found = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            with found.lock:
-                found.seen[self.headers.get("webhook-id", "")] += 1
-                n = found.seen[self.headers.get("webhook-id", "")]
-            if self.path == "/flaky":
-                status, body = (503, b"busy, try again") if n <= 2 else (200, b"thanks")
-            else:
-                status, body = (200, b"back up") if found.up else (500, b"receiver down")
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    with http_on_thread(Handler) as port:
-        found.url = f"http://127.0.0.1:{port}"
-        yield found
 
 
 def delivering_server(db: Path) -> Iterator[Live]:

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.dashboard.browser import Receiver, chromium, delivering_server, receiver
+from server.testing import FlakyReceiver, flaky_receiver
+from tests.dashboard.browser import chromium, delivering_server
 from tests.server.conftest import ADMIN, Live
 
 WAIT_MS = 15_000
@@ -32,8 +33,15 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def hooks() -> Iterator[Receiver]:
-    with receiver() as r:
+def hooks() -> Iterator[FlakyReceiver]:
+    """Fails each event's first two attempts."""
+    with flaky_receiver(failures=2) as r:
+        yield r
+
+
+@pytest.fixture
+def down() -> Iterator[FlakyReceiver]:
+    with flaky_receiver(failures=0, down=True) as r:
         yield r
 
 
@@ -82,12 +90,10 @@ def pay(site: Live, auth: dict[str, str], key: str, url: str, **fields: object) 
 
 
 def test_a_tenant_finds_watches_and_refunds_a_payment(
-    site: Live, hooks: Receiver, visit: Visit
+    site: Live, hooks: FlakyReceiver, visit: Visit
 ) -> None:
     auth, body = site.tenant("Browser tenant")
-    pid = pay(
-        site, auth, "b-1", f"{hooks.url}/flaky", description="Blue bicycle", customer="cus_ada"
-    )
+    pid = pay(site, auth, "b-1", hooks.url, description="Blue bicycle", customer="cus_ada")
     visit.sign_in(site.url, str(body["api_key"]))
     page = visit.page
     page.fill("input[name=q]", "bicycle")
@@ -120,10 +126,10 @@ def test_a_tenant_finds_watches_and_refunds_a_payment(
 
 
 def test_a_dead_letter_is_replayed_from_the_webhooks_page(
-    site: Live, hooks: Receiver, visit: Visit
+    site: Live, down: FlakyReceiver, visit: Visit
 ) -> None:
     auth, body = site.tenant("DLQ tenant")
-    pid = pay(site, auth, "d-1", f"{hooks.url}/down")
+    pid = pay(site, auth, "d-1", down.url)
     visit.sign_in(site.url, str(body["api_key"]))
     page = visit.page
     page.goto(f"{site.url}/dashboard/webhooks")
@@ -133,7 +139,7 @@ def test_a_dead_letter_is_replayed_from_the_webhooks_page(
         1, timeout=WAIT_MS
     )
     visit.shot("webhooks-dead")
-    hooks.up = True
+    down.down = False
     dead.locator("button[data-action=replay]").first.click()
     expect(page.locator(".notice")).to_contain_text("replayed")
     delivered = page.locator("#q-delivered")
@@ -143,10 +149,10 @@ def test_a_dead_letter_is_replayed_from_the_webhooks_page(
 
 
 def test_a_second_tenant_gets_404_on_the_first_ones_payment(
-    site: Live, hooks: Receiver, visit: Visit
+    site: Live, hooks: FlakyReceiver, visit: Visit
 ) -> None:
     first, _ = site.tenant("First")
-    pid = pay(site, first, "i-1", f"{hooks.url}/flaky")
+    pid = pay(site, first, "i-1", hooks.url)
     _, second = site.tenant("Second")
     visit.sign_in(site.url, str(second["api_key"]))
     response = visit.page.goto(f"{site.url}/dashboard/payments/{pid}")

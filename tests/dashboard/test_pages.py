@@ -128,6 +128,10 @@ def test_search_and_cursor_pages_find_every_payment_once(
     assert sorted(seen) == sorted(made)
     shoes = viewer.http.get("/dashboard/payments?q=shoes").text
     assert "blue hat" in shoes  # the customer matched
+    api = site.http.get("/api/payments?search=Red%20SHOES&limit=100", headers=acme[0]).json()
+    assert sorted(p["id"] for p in api["data"]) == sorted(made)  # the API's filter too
+    bad = site.http.get("/api/payments?search=" + "x" * 101, headers=acme[0])
+    assert bad.status_code == 400 and bad.json()["code"] == "validation_error"
 
 
 def _form_key(html: str, button: str) -> str:

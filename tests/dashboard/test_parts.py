@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from mockpay_core import AuditEntry, Status
@@ -17,6 +18,7 @@ from server.dashboard import actions, chart, live, session, timeline
 from server.dashboard.forms import amount
 from server.dashboard.webhooks import parse_since
 from server.errors import CsrfRejected
+from server.testing import flaky_receiver
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
 KEY = session.signing_key("admin-token-for-tests-0123456789")
@@ -121,3 +123,15 @@ def test_form_amounts_and_times_are_checked() -> None:
 def test_a_server_sent_event_carries_every_line() -> None:
     assert live.event("update", "<p>\n</p>") == "event: update\ndata: <p>\ndata: </p>\n\n"
     assert live.event("update", "") == "event: update\ndata: \n\n"
+
+
+def test_the_flaky_receiver_fails_each_events_first_attempts() -> None:
+    with flaky_receiver(failures=2) as flaky, flaky_receiver(down=True) as down:
+        answers = [httpx.post(flaky.url, headers={"webhook-id": "e1"}) for _ in range(3)]
+        assert [(r.status_code, r.text) for r in answers] == [
+            (503, "busy, try again"), (503, "busy, try again"), (200, "thanks"),
+        ]  # fmt: skip
+        assert httpx.post(flaky.url, headers={"webhook-id": "e2"}).status_code == 503
+        assert httpx.post(down.url, headers={"webhook-id": "e1"}).status_code == 500
+        down.down = False
+        assert httpx.post(down.url, headers={"webhook-id": "e1"}).text == "busy, try again"
