@@ -1,5 +1,6 @@
-"""Server-sent events for a page section: rendered again every ``TICK_S``, sent only when
-it changed, so that a retry can be watched as it happens. The page's script swaps the
+"""Server-sent events for a page section: rendered again every ``TICK_S`` (its reads on a
+worker thread, off the event loop the API answers on), sent only when it changed, so that
+a retry can be watched as it happens. The page's script swaps the
 section's HTML in (static/dashboard.js); EventSource reconnects after ``STREAM_S_MAX``."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Final
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
-TICK_S: Final = 0.25
+TICK_S: Final = 0.5
 HEARTBEAT_S: Final = 15.0  # a comment line, so that proxies keep the connection open
 # Short: a stopping server waits for open responses, and EventSource reconnects at once.
 STREAM_S_MAX: Final = 60.0

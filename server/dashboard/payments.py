@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
@@ -119,7 +120,7 @@ async def payment_live(request: Request, payment_id: str, s: Viewer) -> Response
         return {"events": events_view(e, tenant_id, payment_id), "status": status}
 
     async def render() -> str:
-        view = await calls.read(read)
+        view = await to_thread.run_sync(read, calls.engine)
         return fragment("_events.html", moved=view["status"] != shown, **view)
 
     return live.stream(request, render)

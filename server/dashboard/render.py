@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from mockpay_core.domain.money import format_major
-from mockpay_core.errors import AuthenticationError, MockPayError
+from mockpay_core.errors import AuthenticationError, MockPayError, ValidationError
 from server.dashboard import session
 from server.errors import UNEXPECTED, status_of
 
@@ -65,6 +66,10 @@ def see_other(path: str) -> RedirectResponse:
     return RedirectResponse(PREFIX + path, status_code=303)
 
 
+def _field(loc: tuple[object, ...] | list[object]) -> str:
+    return ".".join(str(p) for p in loc if p not in ("query", "path", "body")) or "request"
+
+
 def error_page(request: Request, exc: MockPayError) -> Response:
     status = status_of(exc)
     if isinstance(exc, AuthenticationError) and request.method == "GET":
@@ -88,5 +93,8 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except MockPayError as exc:
                 return error_page(request, exc)
+            except RequestValidationError as exc:  # a query over its length, say
+                fields = [(_field(e["loc"]), str(e["msg"])) for e in exc.errors()]
+                return error_page(request, ValidationError(fields))
 
         return handle

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -34,7 +35,7 @@ def queues(e: Engine, tenant_id: str | None) -> dict[str, Any]:
 
 async def _render(request: Request, s: Session) -> str:
     calls: EngineCalls = request.app.state.calls
-    found = await calls.read(lambda e: queues(e, s.tenant_id))
+    found = await to_thread.run_sync(queues, calls.engine, s.tenant_id)
     return fragment("_deliveries.html", queues=found, sections=SECTIONS, admin=s.admin,
                     csrf=request.state.dashboard_csrf)  # fmt: skip
 

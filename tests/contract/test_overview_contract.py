@@ -11,6 +11,7 @@ import pytest
 from mockpay_core import Status
 from mockpay_core.domain.fraud import FraudDecision, Outcome
 from mockpay_core.domain.retry import DeliveryStatus
+from mockpay_core.errors import ValidationError
 from mockpay_core.storage.protocol import PaymentFilter, Store
 from tests.conftest import START
 from tests.contract.test_deliveries_contract import claim, event, finish, publish
@@ -77,6 +78,8 @@ def test_recent_deliveries_are_newest_first_by_status_and_tenant(two: Store) -> 
         assert [(d.event_id, d.status) for d in delivered] == [("e1", DeliveryStatus.DELIVERED)]
         assert [d.event_id for d in r.recent_deliveries("t1", "delivering", 10)] == ["e2"]
         assert r.recent_deliveries("t2", "delivered", 10) == []
+        with pytest.raises(ValidationError, match="status"):
+            r.recent_deliveries("t1", "x' OR '1' = '1", 10)  # never spliced into the SQL
 
 
 def test_payments_per_minute_count_each_minute_and_status(two: Store) -> None:

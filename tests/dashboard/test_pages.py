@@ -4,6 +4,7 @@ tenant isolation, bad input as clear 400 pages, and the actions the state table 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
 
 import httpx
@@ -107,6 +108,8 @@ def test_bad_filters_and_cursors_are_400_pages_naming_the_field(
         assert r.status_code == 400, query
         assert r.headers["content-type"].startswith("text/html")
         assert field in r.text, query
+    r = viewer.http.get("/dashboard/payments?cursor=" + "c" * 700)
+    assert r.status_code == 400 and "<html" in r.text and "cursor" in r.text
     r = viewer.http.get("/dashboard/no/such/page")
     assert r.status_code == 404 and "<html" in r.text
 
@@ -257,3 +260,29 @@ def test_the_admin_picks_a_tenant_and_reviews_a_flagged_payment(
     assert r.status_code == 303
     status = site.http.get(f"/api/payments/{pid}", headers=globex[0]).json()["status"]
     assert status == "pending"
+
+
+def test_the_webhooks_stream_sends_the_section_again_when_a_delivery_appears(
+    site: Live, acme: tuple[dict[str, str], str]
+) -> None:
+    viewer = sign_in(site.url, acme[1])
+    pid = create_payment(site, acme[0], "sse-1")
+    with viewer.http.stream("GET", "/dashboard/webhooks/live", timeout=10) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        updates = _updates(stream.iter_lines())
+        first = next(updates)
+        assert 'id="q-pending"' in first and pid not in first
+        site.http.post(f"/api/payments/{pid}/simulate", json={"status": "success"},
+                       headers=acme[0])  # fmt: skip
+        assert pid in next(updates)  # its payment.success event, due
+
+
+def _updates(lines: Iterator[str]) -> Iterator[str]:
+    """The data of each ``update`` event, its lines joined."""
+    data: list[str] = []
+    for line in lines:
+        if line.startswith("data: "):
+            data.append(line[len("data: ") :])
+        elif not line and data:
+            yield "\n".join(data)
+            data = []

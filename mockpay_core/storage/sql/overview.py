@@ -13,6 +13,8 @@ from typing import Any, Final
 
 from mockpay_core.domain.delivery import Delivery
 from mockpay_core.domain.model import Event
+from mockpay_core.domain.retry import DeliveryStatus
+from mockpay_core.errors import ValidationError
 from mockpay_core.storage.sql import schema as s
 from mockpay_core.storage.sql.connected import Connected
 from mockpay_core.storage.sql.deliveries import DELIVERY_SELECT
@@ -29,6 +31,7 @@ ORDER_BY: Final = {
     DEAD: "d.dead_at DESC, d.seq DESC",
 }
 NEWEST_FIRST: Final = "d.seq DESC"
+STATUSES: Final = tuple(status.value for status in DeliveryStatus)
 
 
 class OverviewReads(Connected):
@@ -37,6 +40,8 @@ class OverviewReads(Connected):
     ) -> list[Delivery]:
         sql: Sql = self.sql
         scoped = tenant_id is not None
+        if status is not None and status not in STATUSES:
+            raise ValidationError(f"must be one of {', '.join(STATUSES)}", "status")
         # Status as a literal: a partial index serves only a query that names its value.
         text = sql.built(
             ("recent_deliveries", status, scoped),
