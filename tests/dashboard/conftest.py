@@ -13,7 +13,9 @@ import pytest
 
 from server.settings import Settings
 from server.testing import free_port
-from tests.server.conftest import ADMIN, Live, serve
+from tests.server.conftest import ADMIN, Live, live, serve
+
+__all__ = ["live"]  # the server fixture on an SQLite file and on PostgreSQL
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

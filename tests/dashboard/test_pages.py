@@ -286,3 +286,21 @@ def _updates(lines: Iterator[str]) -> Iterator[str]:
         elif not line and data:
             yield "\n".join(data)
             data = []
+
+
+def test_every_page_renders_on_each_database(live: Live) -> None:
+    """The pages' reads on an SQLite file and on PostgreSQL (the ``live`` fixture's two)."""
+    auth, body = live.tenant("Both")
+    pid = create_payment(live, auth, "db-1", description="on both", customer="cus_both")
+    live.http.post(f"/api/payments/{pid}/simulate", json={"status": "success"}, headers=auth)
+    viewer = sign_in(live.url, str(body["api_key"]))
+    for path in ("/dashboard/payments?q=BOTH", f"/dashboard/payments/{pid}",
+                 "/dashboard/webhooks", "/dashboard/metrics"):  # fmt: skip
+        r = viewer.http.get(path)
+        assert r.status_code == 200, (path, r.text[:500])
+        assert pid in r.text or path == "/dashboard/metrics", path
+    admin = sign_in(live.url, ADMIN)
+    for path in ("/dashboard/rules", "/dashboard/clock", "/dashboard/metrics",
+                 "/dashboard/webhooks"):  # fmt: skip
+        assert admin.http.get(path).status_code == 200, path
+    assert "payment.success" in viewer.http.get(f"/dashboard/payments/{pid}").text
