@@ -67,6 +67,9 @@ class PaymentFilter:
     # Lower-case text found anywhere in the description or the customer (LIKE's % and _
     # are matched as themselves).
     search: str | None = None
+    # (created_at, id) of the oldest row to look at: with ``payment_key`` it bounds how far
+    # back a filter that matches few rows scans.
+    down_to: tuple[datetime, str] | None = None
 
 
 class Reader(Protocol):
@@ -97,6 +100,13 @@ class Reader(Protocol):
         ...
 
     def list_payments(self, tenant_id: str, where: PaymentFilter, limit: int) -> list[Payment]: ...
+    def payment_key(
+        self, tenant_id: str, before: tuple[datetime, str] | None, offset: int
+    ) -> tuple[datetime, str] | None:
+        """(created_at, id) of the tenant's payment ``offset`` rows (0: the first) after
+        ``before`` in the list's order, newest first; None when there are not that many."""
+        ...
+
     def refunds(self, tenant_id: str, payment_id: str) -> list[Refund]: ...
     def disputes(self, tenant_id: str, payment_id: str) -> list[Dispute]: ...
     def audit_for_payment(self, tenant_id: str, payment_id: str) -> list[AuditEntry]: ...

@@ -21,6 +21,9 @@ from server.errors import status_of
 
 router = APIRouter(route_class=PageRoute)
 PAGE_ROWS = 25
+# A filtered page looks at no more than this many payments (a bounded scan however few
+# match: bench/dashboard.py); the next page looks further.
+SCAN_ROWS = 20_000
 EVENTS_MAX = 100
 Viewer = Annotated[Session, Depends(viewer)]
 Text = Annotated[str | None, Query(max_length=600)]
@@ -49,13 +52,16 @@ async def listing(
     filters = {"status": blank_none(status), "currency": blank_none(currency),
                "search": blank_none(q)}  # fmt: skip
     found = None
+    scan = SCAN_ROWS if any(filters.values()) else None
     if tenant_id is not None:
         calls: EngineCalls = request.app.state.calls
         found = await calls.read(lambda e: e.list_payments(
-            tenant_id, limit=PAGE_ROWS, cursor=blank_none(cursor), **filters
+            tenant_id, limit=PAGE_ROWS, cursor=blank_none(cursor), scan_rows=scan, **filters
         ))  # fmt: skip
     return page(
         request, "payments.html", found=found, tenant_id=tenant_id, tenants=tenants,
+        short=found is not None and found.has_more and len(found.data) < PAGE_ROWS,
+        scan_rows=SCAN_ROWS,
         filters={**filters, "q": filters["search"] or ""}, statuses=[x.value for x in Status],
         currencies=list(CURRENCY_EXPONENTS),
     )  # fmt: skip

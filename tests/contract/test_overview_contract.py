@@ -63,6 +63,28 @@ def test_each_status_comes_in_its_own_order(two: Store) -> None:
         assert [d.event_id for d in r.recent_deliveries(None, "dead", 1)] == ["e1"]
 
 
+def test_a_lower_bound_limits_how_far_back_the_filters_look(two: Store) -> None:
+    with two.unit_of_work() as uow:
+        for n in range(1, 7):  # p006 newest; the even ones are hats
+            uow.insert_payment(payment(n, seconds=n, description="hat" if n % 2 else "shoe"))
+        uow.insert_payment(payment(9, seconds=9, tenant_id="t2", description="shoe"))
+    with two.reader() as r:
+
+        def found(**kw: object) -> list[str]:
+            where = PaymentFilter(**kw)  # type: ignore[arg-type]
+            return [p.id for p in r.list_payments("t1", where, 10)]
+
+        p4, p2 = (START + 4 * S, "p004"), (START + 2 * S, "p002")
+        assert found(search="shoe", down_to=p4) == ["p006", "p004"]  # p006 down to p004
+        assert found(search="shoe", down_to=(START + 5 * S, "p005")) == ["p006"]
+        assert found(search="shoe", before=p4, down_to=p2) == ["p002"]
+        assert found(search="hat", down_to=(START, "p000")) == ["p005", "p003", "p001"]
+        assert r.payment_key("t1", None, 0) == (START + 6 * S, "p006")
+        assert r.payment_key("t1", (START + 4 * S, "p004"), 1) == (START + 2 * S, "p002")
+        assert r.payment_key("t1", None, 6) is None
+        assert r.payment_key("t2", None, 1) is None
+
+
 def test_recent_deliveries_are_newest_first_by_status_and_tenant(two: Store) -> None:
     with two.unit_of_work() as uow:
         uow.insert_payment(payment(1))

@@ -88,6 +88,7 @@ def workload(tmp_path: Path) -> None:
                               idempotency_key="k1").value  # fmt: skip
     engine.list_payments(t.id, status="pending", currency="USD")
     engine.list_payments(t.id, search="shoes")
+    engine.list_payments(t.id, status="pending", search="shoes", scan_rows=1)
     engine.payment_activity(t.id, p.id)
     engine.recent_fraud_decisions(t.id)
     for tenant_id in (None, t.id):  # the dashboard's reads, a tenant's and the admin's

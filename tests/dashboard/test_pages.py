@@ -10,6 +10,7 @@ from datetime import datetime
 import httpx
 import pytest
 
+from server.dashboard import payments as dashboard_payments
 from server.dashboard.session import COOKIE
 from tests.dashboard.conftest import create_payment, csrf_of, sign_in
 from tests.server.conftest import ADMIN, Live
@@ -304,3 +305,22 @@ def test_every_page_renders_on_each_database(live: Live) -> None:
                  "/dashboard/webhooks"):  # fmt: skip
         assert admin.http.get(path).status_code == 200, path
     assert "payment.success" in viewer.http.get(f"/dashboard/payments/{pid}").text
+
+
+def test_a_filter_that_matches_little_looks_at_a_bounded_window(
+    site: Live, acme: tuple[dict[str, str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard_payments, "SCAN_ROWS", 4)
+    needle = create_payment(site, acme[0], "needle", description="a needle")
+    for n in range(9):
+        create_payment(site, acme[0], f"hay-{n}", description="hay")
+    viewer = sign_in(site.url, acme[1])
+    html = viewer.http.get("/dashboard/payments?q=needle").text
+    assert "No matches among the next 4 payments looked at" in html and needle not in html
+    pages = 1
+    while needle not in html:
+        nxt = re.search(r'rel="next" href="([^"]+)"', html)
+        assert nxt, "the needle was never reached"
+        html = viewer.http.get("/dashboard/payments" + nxt.group(1).replace("&amp;", "&")).text
+        pages += 1
+    assert pages == 3  # 9 newer payments of hay, 4 looked at a page

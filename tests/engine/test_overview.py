@@ -51,6 +51,23 @@ def test_recent_deliveries_and_decisions_are_newest_first(engine: Engine, tenant
         engine.payment_activity(other.id, second.id)
 
 
+def test_a_scan_window_pages_through_rare_matches(engine: Engine, tenant: Tenant) -> None:
+    made = [create(engine, tenant.id, description="rare" if n in (1, 7) else "common")
+            for n in range(9)]  # fmt: skip
+    seen, pages, cursor = [], 0, None
+    while True:
+        page = engine.list_payments(tenant.id, search="rare", scan_rows=3, cursor=cursor)
+        seen += [p.id for p in page.data]
+        pages += 1
+        if not page.has_more:
+            break
+        cursor = page.next_cursor
+    assert seen == [made[7].id, made[1].id]
+    assert pages == 3  # 9 payments, 3 looked at a page: some pages are empty, none missed
+    with pytest.raises(ValidationError, match="scan_rows"):
+        engine.list_payments(tenant.id, scan_rows=0)
+
+
 def test_search_is_validated_and_finds_any_case(engine: Engine, tenant: Tenant) -> None:
     shoes = create(engine, tenant.id, description="Red Shoes")
     create(engine, tenant.id, description="hat")
