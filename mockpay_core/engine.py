@@ -55,6 +55,7 @@ from mockpay_core.service import (
     fees,
     fraud_rules,
     ledger,
+    overview,
     payments,
     payouts,
     queries,
@@ -399,6 +400,29 @@ class Engine:
 
     def recover_dead_letters(self, since: datetime, tenant_id: str | None = None) -> int:
         return deliveries.recover(self.ctx, since, tenant_id)
+
+    def recent_deliveries(
+        self, tenant_id: str | None, status: object = None, limit: int = 50
+    ) -> list[Delivery]:
+        """Deliveries of one status (pending soonest due first, delivering by lease, dead
+        latest first, delivered or any newest first); every tenant's if None."""
+        return overview.recent_deliveries(self.ctx, tenant_id, status, limit)
+
+    def payments_per_minute(
+        self, tenant_id: str | None = None, minutes: int = 60
+    ) -> overview.MinuteCounts:
+        """Payments created in each of the clock's last ``minutes`` minutes, by status."""
+        return overview.payments_per_minute(self.ctx, tenant_id, minutes)
+
+    def recent_fraud_decisions(self, tenant_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The fraud decisions on the tenant's newest payments: each rule, what it saw."""
+        return overview.recent_decisions(self.ctx, tenant_id, limit)
+
+    def payment_activity(
+        self, tenant_id: str, payment_id: str, limit: int = 100
+    ) -> list[tuple[Event, Delivery | None]]:
+        """The payment's events, oldest first, each with its delivery (None: not sent)."""
+        return overview.payment_activity(self.ctx, tenant_id, payment_id, limit)
 
     def next_delivery_due(self) -> datetime | None:
         with self.ctx.store.reader() as r:

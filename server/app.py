@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from mockpay_core import Engine, SimulatedClock, SystemClock
 from mockpay_core.storage.open import open_store
-from server import errors, logs, stripe
+from server import dashboard, errors, logs, stripe
 from server.calls import EngineCalls
 from server.keycache import KeyCache
 from server.middleware import RequestMiddleware
@@ -147,6 +147,7 @@ def create_app(
     for module in routers:
         app.include_router(module.router)
     app.include_router(stripe.router)  # /v1: Stripe's API for its SDKs (docs/stripe.md)
+    dashboard.install(app, app.state.admin_token)  # /dashboard: pages for people
 
     app.add_middleware(RequestMiddleware, body_bytes_max=settings.body_bytes_max)
 

@@ -54,8 +54,15 @@ class ClockNotSimulated(errors.MockPayError):
     code = "clock_not_simulated"
 
 
+class CsrfRejected(errors.MockPayError):
+    """A dashboard form without its session's CSRF token."""
+
+    code = "csrf_rejected"
+
+
 STATUS.update({
-    Forbidden: 403, IdempotencyKeyMissing: 400, ClockNotSimulated: 409, RateLimited: 429
+    Forbidden: 403, IdempotencyKeyMissing: 400, ClockNotSimulated: 409, RateLimited: 429,
+    CsrfRejected: 403,
 })  # fmt: skip
 
 

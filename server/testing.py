@@ -24,9 +24,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,52 @@ def http_on_thread(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@dataclass
+class FlakyReceiver:
+    """A webhook receiver started by ``flaky_receiver``: it answers each event's first
+    ``failures`` attempts (by ``webhook-id``) with 503 ``busy, try again``, later ones with
+    200 ``thanks``; while ``down`` is set, every attempt gets 500 ``receiver down``."""
+
+    failures: int = 2
+    down: bool = False
+    url: str = ""
+    attempts: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, event_id: str) -> tuple[int, bytes]:
+        with self.lock:
+            self.attempts[event_id] += 1
+            n = self.attempts[event_id]
+        if self.down:
+            return 500, b"receiver down"
+        return (503, b"busy, try again") if n <= self.failures else (200, b"thanks")
+
+
+@contextmanager
+def flaky_receiver(failures: int = 2, down: bool = False) -> Iterator[FlakyReceiver]:
+    """A ``FlakyReceiver`` on 127.0.0.1 (its ``url`` ends in ``/hooks``) until the block ends:
+    for watching retries and dead letters happen."""
+    found = FlakyReceiver(failures, down)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            status, body = found.answer(self.headers.get("webhook-id", ""))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http_on_thread(Handler) as port:
+        found.url = f"http://{LOOPBACK}:{port}/hooks"
+        yield found
 
 
 def mockpay_argv(*args: str) -> list[str]:

@@ -22,10 +22,16 @@ from mockpay_core.storage.protocol import PaymentFilter
 LIST_LIMIT_DEFAULT = 10
 LIST_LIMIT_MAX = 100
 CURSOR_LEN_MAX = 512
+SEARCH_LEN_MAX = 100
+SCAN_ROWS_MAX = 1_000_000
 
 
 def encode_cursor(payment: Payment) -> str:
-    raw = json.dumps([payment.created_at.isoformat(), payment.id], separators=(",", ":"))
+    return _encode_key(payment.created_at, payment.id)
+
+
+def _encode_key(created_at: datetime, payment_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), payment_id], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -52,6 +58,16 @@ def _limit(limit: object) -> int:
     return limit
 
 
+def _search(search: object) -> str | None:
+    if search is None:
+        return None
+    if not isinstance(search, str):
+        raise ValidationError("must be text", "search")
+    if len(search) > SEARCH_LEN_MAX:
+        raise ValidationError(f"must be at most {SEARCH_LEN_MAX} characters", "search")
+    return search.strip().lower() or None
+
+
 def get_payment(ctx: Context, tenant_id: str, payment_id: str) -> Payment:
     with ctx.store.reader() as r:
         payment = r.get_payment(tenant_id, payment_id)
@@ -68,18 +84,42 @@ def list_payments(
     status: object = None,
     currency: object = None,
     cursor: object = None,
+    search: object = None,
+    scan_rows: object = None,
 ) -> Page[Payment]:
-    """Newest first by (created_at, id); ``next_cursor`` continues after the last row."""
-    n, state, cur, before = collect(
+    """Newest first by (created_at, id); ``next_cursor`` continues after the last row.
+    ``search``: text in the description or the customer, any case. ``scan_rows``: look at
+    no more than that many payments after the cursor, so that a filter matching few rows
+    costs a bounded scan; the page may then be short, or empty, with ``has_more`` and a
+    cursor past the rows it looked at."""
+    n, state, cur, before, text, window = collect(
         lambda: _limit(limit),
         lambda: None if status is None else choice(status, "status", tuple(Status)),
         lambda: None if currency is None else parse_currency(currency),
         lambda: None if cursor is None else decode_cursor(cursor),  # type: ignore[arg-type]
+        lambda: _search(search),
+        lambda: _scan_rows(scan_rows),
     )
     with ctx.store.reader() as r:
-        rows = r.list_payments(tenant_id, PaymentFilter(state, cur, before), n + 1)
-    page, has_more = rows[:n], len(rows) > n
-    return Page(page, has_more, encode_cursor(page[-1]) if has_more else None)
+        # The window's last row: found along the page index, so a scan bounded by it is too.
+        edge = None if window is None else r.payment_key(tenant_id, before, window - 1)
+        rows = r.list_payments(tenant_id, PaymentFilter(state, cur, before, text, edge), n + 1)
+        if len(rows) > n or edge is None:
+            page, has_more = rows[:n], len(rows) > n
+            return Page(page, has_more, encode_cursor(page[-1]) if has_more else None)
+        if r.payment_key(tenant_id, edge, 0) is None:  # the window reached the oldest
+            return Page(rows, False, None)
+    return Page(rows, True, _encode_key(*edge))
+
+
+def _scan_rows(scan_rows: object) -> int | None:
+    if scan_rows is None:
+        return None
+    if isinstance(scan_rows, bool) or not isinstance(scan_rows, int):
+        raise ValidationError("must be a whole number", "scan_rows")
+    if not 1 <= scan_rows <= SCAN_ROWS_MAX:
+        raise ValidationError(f"must be between 1 and {SCAN_ROWS_MAX}", "scan_rows")
+    return scan_rows
 
 
 def verify_audit(ctx: Context, tenant_id: str) -> ChainVerification:

@@ -66,6 +66,12 @@ class PaymentFilter:
     status: str | None = None
     currency: str | None = None
     before: tuple[datetime, str] | None = None  # (created_at, id) of the previous page's last row
+    # Lower-case text found anywhere in the description or the customer (LIKE's % and _
+    # are matched as themselves).
+    search: str | None = None
+    # (created_at, id) of the oldest row to look at: with ``payment_key`` it bounds how far
+    # back a filter that matches few rows scans.
+    down_to: tuple[datetime, str] | None = None
 
 
 class Reader(Protocol):
@@ -96,6 +102,13 @@ class Reader(Protocol):
         ...
 
     def list_payments(self, tenant_id: str, where: PaymentFilter, limit: int) -> list[Payment]: ...
+    def payment_key(
+        self, tenant_id: str, before: tuple[datetime, str] | None, offset: int
+    ) -> tuple[datetime, str] | None:
+        """(created_at, id) of the tenant's payment ``offset`` rows (0: the first) after
+        ``before`` in the list's order, newest first; None when there are not that many."""
+        ...
+
     def refunds(self, tenant_id: str, payment_id: str) -> list[Refund]: ...
     def disputes(self, tenant_id: str, payment_id: str) -> list[Dispute]: ...
     def audit_for_payment(self, tenant_id: str, payment_id: str) -> list[AuditEntry]: ...
@@ -145,6 +158,33 @@ class Reader(Protocol):
         ...
 
     def delivery_metrics(self, tenant_id: str | None) -> dict[str, Any]: ...
+    def recent_deliveries(
+        self, tenant_id: str | None, status: str | None, limit: int
+    ) -> list[Delivery]:
+        """Deliveries of ``status`` (each in the order its index keeps: pending soonest due
+        first, delivering soonest lease end first, dead latest death first, delivered and
+        any status newest event first); every tenant's if ``tenant_id`` is None."""
+        ...
+
+    def payments_per_minute(
+        self, tenant_id: str | None, since: datetime
+    ) -> list[tuple[int, str, int]]:
+        """(whole minutes after ``since``, status, payments) of the payments created since
+        ``since``, for every (minute, status) that has any; every tenant's if None."""
+        ...
+
+    def recent_decisions(self, tenant_id: str, limit: int) -> list[dict[str, Any]]:
+        """The fraud decisions on the tenant's newest ``limit`` payments, newest first: id,
+        tenant_id, payment_id, outcome, evaluated (each rule, what it observed, whether it
+        fired), created_at."""
+        ...
+
+    def payment_activity(
+        self, tenant_id: str, payment_id: str, limit: int
+    ) -> list[tuple[Event, Delivery | None]]:
+        """The payment's events, oldest first, each with its delivery (None if it has none)."""
+        ...
+
     def next_authorization_expiry(self) -> datetime | None: ...
 
     # The ledger (see mockpay_core.domain.ledger)

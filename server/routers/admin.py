@@ -148,16 +148,22 @@ def _due(e: Engine) -> dict[str, Any]:
     }
 
 
-@router.post("/clock/advance", summary="Move a simulated clock and run what falls due")
-def advance(body: Advance, request: Request, _: Admin_, e: Engine_) -> dict[str, Any]:
+def advance_clock(request: Request, e: Engine, seconds: float) -> dict[str, int]:
+    """Move the simulated clock by ``seconds`` and run what fell due (what was done)."""
     clock = e.clock
     if not isinstance(clock, SimulatedClock):
         raise ClockNotSimulated(
             "The server runs on the system clock (start it with --clock simulated)"
         )
-    clock.advance(timedelta(seconds=body.seconds))
-    done = request.app.state.run_due()
-    return {"now": wire.ts(clock.now()), **done, **_due(e)}
+    clock.advance(timedelta(seconds=seconds))
+    done: dict[str, int] = request.app.state.run_due()
+    return done
+
+
+@router.post("/clock/advance", summary="Move a simulated clock and run what falls due")
+def advance(body: Advance, request: Request, _: Admin_, e: Engine_) -> dict[str, Any]:
+    done = advance_clock(request, e, body.seconds)
+    return {"now": wire.ts(e.clock.now()), **done, **_due(e)}
 
 
 @router.get("/clock", summary="The clock (system or simulated), its time and what falls due next")

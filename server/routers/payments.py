@@ -141,10 +141,11 @@ async def list_payments(
     status: str | None = None,
     currency: str | None = None,
     cursor: str | None = None,
+    search: str | None = None,
 ) -> JSONResponse:
     page = await c.read(
         lambda e: e.list_payments(
-            t.id, limit=limit, status=status, currency=currency, cursor=cursor
+            t.id, limit=limit, status=status, currency=currency, cursor=cursor, search=search
         )
     )
     data = [wire.payment(p) for p in page.data]

@@ -87,6 +87,14 @@ def workload(tmp_path: Path) -> None:
     p = engine.create_payment(t.id, amount=500, currency="USD", webhook_url="http://127.0.0.1:9/h",
                               idempotency_key="k1").value  # fmt: skip
     engine.list_payments(t.id, status="pending", currency="USD")
+    engine.list_payments(t.id, search="shoes")
+    engine.list_payments(t.id, status="pending", search="shoes", scan_rows=1)
+    engine.payment_activity(t.id, p.id)
+    engine.recent_fraud_decisions(t.id)
+    for tenant_id in (None, t.id):  # the dashboard's reads, a tenant's and the admin's
+        engine.payments_per_minute(tenant_id)
+        for status in (None, "pending", "delivering", "delivered", "dead"):
+            engine.recent_deliveries(tenant_id, status)
     engine.metrics(None)
     engine.metrics(t.id)
     store = engine.store

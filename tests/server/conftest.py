@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from server import create_app
 from server.settings import Settings
@@ -38,8 +39,9 @@ class Live:
 _free_port = free_port
 
 
-def serve(settings: Settings) -> Iterator[Live]:
-    app = create_app(settings)
+def serve(settings: Settings, app: FastAPI | None = None) -> Iterator[Live]:
+    """``app`` (by default the one ``settings`` make) on a real uvicorn, until the end."""
+    app = app or create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="error")
     )

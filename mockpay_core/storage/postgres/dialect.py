@@ -76,6 +76,9 @@ class PostgresDialect(Dialect):
     def seconds_between(self, later: str, earlier: str) -> str:
         return f"extract(epoch FROM {later} - {earlier})::float8"
 
+    def whole_minutes_between(self, later: str, earlier: str) -> str:
+        return f"floor(extract(epoch FROM {later} - {earlier}) / 60)::int"
+
     def export_expr(self, name: str, kind: Kind) -> str:
         column = f'"{name}"'
         if kind is Kind.TIME:

@@ -71,6 +71,16 @@ class Dialect(ABC):
     def seconds_between(self, later: str, earlier: str) -> str:
         """SQL for the seconds from ``earlier`` to ``later`` (two TIME expressions)."""
 
+    def unindexed(self, column: str) -> str:
+        """``column`` in a form no index serves, so that the planner takes the index of
+        another condition (SQLite plans without statistics; PostgreSQL has them)."""
+        return column
+
+    @abstractmethod
+    def whole_minutes_between(self, later: str, earlier: str) -> str:
+        """SQL for the whole minutes from ``earlier`` to ``later``, rounded down (exact to
+        the second: a time on a minute's boundary is in that minute)."""
+
     def export_expr(self, name: str, kind: Kind) -> str:
         """A column in SQLite's representation (times as text, booleans 0/1, JSON text)."""
         return f'"{name}"'

@@ -25,6 +25,7 @@ from mockpay_core.storage.sql.deliveries import DeliveryReads
 from mockpay_core.storage.sql.dialect import Row
 from mockpay_core.storage.sql.ledger import LedgerReads
 from mockpay_core.storage.sql.metrics import metrics
+from mockpay_core.storage.sql.overview import OverviewReads
 from mockpay_core.storage.sql.queries import RULE_FIELDS, Sql
 from mockpay_core.storage.sql.schema import Kind
 
@@ -50,7 +51,7 @@ def _rule(row: tuple[Any, ...], decode_time: Any) -> FraudRule:
     return FraudRule(r["id"], spec, created, updated)
 
 
-class SqlReader(DeliveryReads, LedgerReads):
+class SqlReader(DeliveryReads, LedgerReads, OverviewReads):
     """``Reader``, for any dialect."""
 
     def _rules(self, rows: list[Row]) -> list[FraudRule]:
@@ -99,16 +100,31 @@ class SqlReader(DeliveryReads, LedgerReads):
         return None if row is None else str(row[0])
 
     def list_payments(self, tenant_id: str, where: PaymentFilter, limit: int) -> list[Payment]:
-        flags = (where.status is not None, where.currency is not None, where.before is not None)
-        params: list[Any] = [tenant_id]
-        if where.status is not None:
-            params.append(where.status)
-        if where.currency is not None:
-            params.append(where.currency)
-        if where.before is not None:
-            params += [self._time(where.before[0]), where.before[1]]
+        flags = (
+            where.status is not None, where.currency is not None, where.before is not None,
+            where.search is not None, where.down_to is not None,
+        )  # fmt: skip
+        params: list[Any] = [tenant_id, *_filter_params(where)]
+        for key in (where.before, where.down_to):
+            if key is not None:
+                params += [self._time(key[0]), key[1]]
         sql = self.sql.built(("list_payments", *flags), lambda: _payments_page(self.sql, *flags))
         return self.sql.payment.many(self._all(sql, [*params, limit]))
+
+    def payment_key(
+        self, tenant_id: str, before: tuple[datetime, str] | None, offset: int
+    ) -> tuple[datetime, str] | None:
+        sql = self.sql.built(
+            ("payment_key", before is not None),
+            lambda: (
+                "SELECT created_at, id FROM payments WHERE tenant_id = ?"
+                + (" AND (created_at, id) < (?, ?)" if before is not None else "")
+                + " ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET ?"
+            ),
+        )
+        after = [] if before is None else [self._time(before[0]), before[1]]
+        row = self._one(sql, [tenant_id, *after, offset])
+        return None if row is None else (self._decode_time(row[0]), str(row[1]))
 
     def refunds(self, tenant_id: str, payment_id: str) -> list[Refund]:
         return self.sql.refund.many(self._all(self.sql.refunds, (payment_id, tenant_id)))
@@ -190,9 +206,35 @@ class SqlReader(DeliveryReads, LedgerReads):
         return None if row is None else str(row[0])
 
 
-def _payments_page(sql: Sql, status: bool, currency: bool, before: bool) -> str:
-    text = f"SELECT {', '.join(sql.payment.names)} FROM payments WHERE tenant_id = ?"
-    text += " AND status = ?" if status else ""
+def _filters(status: bool, currency: bool, search: bool) -> str:
+    text = " AND status = ?" if status else ""
     text += " AND currency = ?" if currency else ""
+    return text + (
+        " AND (lower(coalesce(description, '')) LIKE ? ESCAPE '\\'"
+        " OR lower(coalesce(customer, '')) LIKE ? ESCAPE '\\')"
+        if search
+        else ""
+    )
+
+
+def _filter_params(where: PaymentFilter) -> list[Any]:
+    """The parameters of ``_filters``' clauses, in their order."""
+    found: list[Any] = [v for v in (where.status, where.currency) if v is not None]
+    if where.search is not None:
+        pattern = "%" + _like_escaped(where.search) + "%"
+        found += [pattern, pattern]
+    return found
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _payments_page(
+    sql: Sql, status: bool, currency: bool, before: bool, search: bool, down_to: bool
+) -> str:
+    text = f"SELECT {', '.join(sql.payment.names)} FROM payments WHERE tenant_id = ?"
+    text += _filters(status, currency, search)
     text += " AND (created_at, id) < (?, ?)" if before else ""
+    text += " AND (created_at, id) >= (?, ?)" if down_to else ""
     return text + " ORDER BY created_at DESC, id DESC LIMIT ?"

@@ -42,4 +42,6 @@ ACROSS_TENANTS: Final[dict[str, str]] = {
     "m_fraud": "admin: metrics of every tenant",
     "m_audit": "admin: metrics of every tenant",
     "m_events": "admin: metrics of every tenant",
+    "recent_deliveries": "admin: the dashboard's deliveries of every tenant",
+    "payments_per_minute": "admin: the dashboard's payments per minute of every tenant",
 }

@@ -59,6 +59,16 @@ class SqliteDialect(Dialect):
     def seconds_between(self, later: str, earlier: str) -> str:
         return f"(julianday({later}) - julianday({earlier})) * 86400.0"
 
+    def unindexed(self, column: str) -> str:
+        return f"+{column}"  # SQLite's documented way to keep an index out of a plan
+
+    def whole_minutes_between(self, later: str, earlier: str) -> str:
+        # Integer seconds: julianday's floating days put a boundary's time a minute early.
+        return (
+            f"((CAST(strftime('%s', {later}) AS INTEGER)"
+            f" - CAST(strftime('%s', {earlier}) AS INTEGER)) / 60)"
+        )
+
     def translate_errors(self) -> AbstractContextManager[None]:
         return translate_errors()
 
