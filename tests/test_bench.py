@@ -186,11 +186,12 @@ def test_batch_prints_both_stores_and_what_a_create_sends(
     sent = re.search(r"postgres per create: ([\d.]+) statements, ([\d.]+) waits", out)
     assert sent is not None
     statements, waits = float(sent[1]), float(sent[2])
-    # One create in a batch: the key tried, its velocity window and its record read, its
-    # INSERTs as one or two statements (no savepoint); and the batch's share of 4 (BEGIN,
-    # locks with heads, rules and endpoints, COMMIT). Waits: one for the key, window and
-    # record (which answers the create before it too), and the batch's share of 2.
-    assert 5 <= statements <= 7.5 and 1 <= waits <= 1.6
+    # One create in a batch: its velocity window and its idempotency record read in one
+    # statement, its INSERTs as one (no savepoint, no key lock: the tenant's is held); and
+    # the batch's share of 6 (BEGIN, locks, heads, rules, endpoints, COMMIT). Waits: one for
+    # the window and record (which answers the create before it too), and the batch's share
+    # of 2 (the locks with the reads after them, the COMMIT).
+    assert statements == 2 + 6 / 4 and waits == 1 + 2 / 4
 
 
 def test_batch_refuses_bad_flags(capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,7 +21,9 @@ from tests.server.conftest import ADMIN, Live
 WAIT_MS = 15_000
 
 
-@pytest.fixture(scope="session")
+# This module's only: Playwright's sync API keeps an event loop running in the main thread
+# while it is open, and later tests that call asyncio.run() would find it there.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     path, why = chromium()
     if path is None:

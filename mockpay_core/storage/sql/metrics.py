@@ -24,24 +24,22 @@ def metrics(reader: Connected, since: object, tenant_id: str | None) -> dict[str
         return reader._all(reader.sql.built((name, scoped), lambda: build), values)
 
     by_status = dict.fromkeys((s.value for s in Status), 0)
-    for status, count in rows(
-        "m_status", f"SELECT status, count(*) FROM payments {scope} GROUP BY status", params
-    ):
-        by_status[status] = count
-    [(total, last_24h, captured)] = rows(
-        "m_payments",
-        "SELECT count(*), count(*) FILTER (WHERE created_at >= ?),"
-        f" count(*) FILTER (WHERE captured_minor > 0) FROM payments {scope}",
+    total = last_24h = captured = 0
+    volumes: dict[str, list[int]] = {}  # currency: [count, volume]
+    for status, currency, n, volume, recent, paid in rows(
+        "m_payments",  # one scan: a group per status and currency
+        "SELECT status, currency, count(*), sum(amount_minor),"
+        " count(*) FILTER (WHERE created_at >= ?), count(*) FILTER (WHERE captured_minor > 0)"
+        f" FROM payments {scope} GROUP BY status, currency",
         [since, *params],
-    )
+    ):
+        by_status[status] += n
+        total, last_24h, captured = total + n, last_24h + recent, captured + paid
+        kept = volumes.setdefault(currency, [0, 0])
+        kept[0], kept[1] = kept[0] + n, kept[1] + int(volume)
     by_currency = {
-        currency: {"count": n, "volume_minor": int(volume), "average_minor": round(volume / n)}
-        for currency, n, volume in rows(
-            "m_currency",
-            f"SELECT currency, count(*), sum(amount_minor) FROM payments {scope}"
-            " GROUP BY currency ORDER BY currency",
-            params,
-        )
+        currency: {"count": n, "volume_minor": volume, "average_minor": round(volume / n)}
+        for currency, (n, volume) in sorted(volumes.items())
     }
     [(flagged, flagged_24h)] = rows(
         "m_fraud",
