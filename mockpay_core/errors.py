@@ -11,6 +11,7 @@ that clients, the server's single error->HTTP map and idempotency replays rely o
     │   ├── EmailTaken             email_taken
     │   ├── InvalidTransition      invalid_transition        (state, action) not in the table
     │   ├── AmountExceeded         amount_exceeded           over-refund, over-capture, over-dispute
+    │   │   └── BalanceInsufficient balance_insufficient    a payout over the available balance
     │   ├── AuthorizationExpired   authorization_expired
     │   ├── DeliveryNotDead        delivery_not_dead         replaying an event that is not dead
     │   ├── IdempotencyKeyReused   idempotency_key_reused    same key, different request
@@ -120,6 +121,10 @@ class InvalidTransition(Conflict):
 
 class AmountExceeded(Conflict):
     code = "amount_exceeded"
+
+
+class BalanceInsufficient(AmountExceeded):
+    code = "balance_insufficient"
 
 
 class AuthorizationExpired(Conflict):

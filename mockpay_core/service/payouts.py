@@ -34,7 +34,7 @@ from mockpay_core.domain.ledger import Account
 from mockpay_core.domain.model import Event, Outcome, Payout, PayoutStatus
 from mockpay_core.domain.money import format_major, parse_currency, to_minor
 from mockpay_core.domain.validation import collect
-from mockpay_core.errors import AmountExceeded, NotFound
+from mockpay_core.errors import BalanceInsufficient, NotFound
 from mockpay_core.ids import uuid7
 from mockpay_core.service import idempotency
 from mockpay_core.service import ledger as books
@@ -134,7 +134,7 @@ def request(
         take = available if wanted is None else wanted
         if take <= 0 or take > available:
             balance = f"{format_major(available, cur)} {cur}"
-            raise AmountExceeded(
+            raise BalanceInsufficient(
                 f"A payout of {format_major(take, cur)} exceeds the available balance of {balance}"
                 if take > 0
                 else f"Nothing is available to pay out (the available balance is {balance})",

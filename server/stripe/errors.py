@@ -65,6 +65,7 @@ STRIPE: Final[dict[type[errors.MockPayError], Kind]] = {
     errors.Conflict: Kind(400, INVALID, "conflict"),
     errors.InvalidTransition: Kind(400, INVALID, "payment_intent_unexpected_state"),
     errors.AmountExceeded: Kind(400, INVALID, "amount_too_large"),
+    errors.BalanceInsufficient: Kind(400, INVALID, "balance_insufficient"),
     errors.AuthorizationExpired: Kind(400, INVALID, "charge_expired_for_capture"),
     errors.IdempotencyKeyReused: Kind(400, "idempotency_error", "idempotency_key_in_use"),
     errors.IdempotencyKeyInUse: Kind(409, "idempotency_error", "idempotency_key_in_use"),

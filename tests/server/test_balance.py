@@ -27,7 +27,7 @@ def test_a_payment_through_the_books(live_simulated: Live) -> None:
     assert [e["seq"] for e in rest["data"]] == [3] and not rest["has_more"]
 
     r = live.http.post("/api/payouts", headers=auth, json={"currency": "USD"})
-    assert (r.status_code, r.json()["code"]) == (400, "amount_exceeded")
+    assert (r.status_code, r.json()["code"]) == (400, "balance_insufficient")
     r = live.http.post("/api/admin/clock/advance", headers=live.admin, json={"seconds": 172800})
     assert (r.json()["captures_settled"], r.json()["payouts_made"]) == (1, 1), r.text
     (usd,) = live.http.get("/api/balance", headers=auth).json()["balances"]

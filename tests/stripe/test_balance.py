@@ -115,7 +115,7 @@ def test_a_capture_is_pending_then_swept_out_and_payouts_are_announced(
 def test_payout_refusals_and_other_tenants(server: RunningServer, client: V1) -> None:
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.payouts.create(params={"amount": 100, "currency": "usd"})
-    assert (exc.value.http_status, exc.value.code) == (400, "amount_too_large")
+    assert (exc.value.http_status, exc.value.code) == (400, "balance_insufficient")
     for bad, param in (
         ({"amount": 100}, "currency"),
         ({"currency": "usd"}, "amount"),
