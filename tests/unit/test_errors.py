@@ -15,7 +15,8 @@ def test_codes_are_unique_snake_case_and_stable() -> None:
     assert len(ERROR_CODES) == len(set(ERROR_CODES.values()))
     assert set(ERROR_CODES) == {
         "mockpay_error", "validation_error", "authentication_failed", "not_found", "conflict",
-        "email_taken", "invalid_transition", "amount_exceeded", "authorization_expired",
+        "email_taken", "invalid_transition", "amount_exceeded", "balance_insufficient",
+        "authorization_expired",
         "idempotency_key_reused", "idempotency_key_in_use", "audit_immutable", "delivery_not_dead",
         "storage_error", "database_busy", "database_unavailable", "batch_lost",
     }  # fmt: skip
