@@ -5,7 +5,8 @@ SQLite's ``BEGIN IMMEDIATE`` gives). Units of work run at READ COMMITTED and tak
 locks before they read what they are about to change; a statement that follows a lock sees
 everything committed before the lock was granted:
 
-- idempotency keys: a transaction-scoped advisory lock on (tenant, key);
+- idempotency keys: the tenant's row lock, under which every writer locks a key (a key
+  locked without it: a transaction-scoped advisory lock on (tenant, key));
 - fraud windows and the audit chain: the tenant's row, ``FOR NO KEY UPDATE`` (which does
   not block the foreign-key checks of inserts into ``payments``);
 - refunds, captures, transitions: the payment's row, ``FOR UPDATE``;
