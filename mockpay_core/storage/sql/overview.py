@@ -19,10 +19,7 @@ from mockpay_core.storage.sql import schema as s
 from mockpay_core.storage.sql.connected import Connected
 from mockpay_core.storage.sql.deliveries import DELIVERY_SELECT
 from mockpay_core.storage.sql.queries import DEAD, DELIVERING, PENDING, Sql, select_list
-from mockpay_core.storage.sql.schema import Kind
 
-DECISION_FIELDS: Final = ("id", "tenant_id", "payment_id", "outcome", "evaluated", "created_at")
-DECISION_KINDS: Final = (Kind.TEXT, Kind.TEXT, Kind.TEXT, Kind.TEXT, Kind.JSON, Kind.TIME)
 # Each status in the order of its partial index (deliveries_due, _leased, _dead); the rest
 # newest first along the primary key.
 ORDER_BY: Final = {
@@ -100,7 +97,7 @@ class OverviewReads(Connected):
 
     def recent_decisions(self, tenant_id: str, limit: int) -> list[dict[str, Any]]:
         sql: Sql = self.sql
-        fields = ", ".join(f"f.{name}" for name in DECISION_FIELDS)
+        fields = select_list(s.FRAUD_DECISIONS.names, "f.")
         text = sql.built(
             ("recent_decisions",),
             lambda: (
@@ -110,11 +107,7 @@ class OverviewReads(Connected):
                 " ORDER BY f.created_at DESC, f.id DESC"
             ),
         )
-        decode = [sql.dialect.decoder(k) for k in DECISION_KINDS]
-        found = []
-        for row in self._all(text, [tenant_id, limit, tenant_id]):
-            values = [
-                v if f is None or v is None else f(v) for f, v in zip(decode, row, strict=True)
-            ]
-            found.append(dict(zip(DECISION_FIELDS, values, strict=True)))
+        found: list[dict[str, Any]] = sql.decision_row.many(
+            self._all(text, [tenant_id, limit, tenant_id])
+        )
         return found

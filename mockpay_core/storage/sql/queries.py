@@ -112,6 +112,7 @@ class Sql:
         self.delivery = Mapper(d, [(n, k) for _, n, k in DELIVERY_ITEMS], Delivery)
         self.decision = Mapper(d, columns(s.FRAUD_DECISIONS, ("id", "outcome", "evaluated",
                                "created_at")), dict)  # fmt: skip
+        self.decision_row = Mapper(d, s.FRAUD_DECISIONS.columns, dict)  # every column
         self.payment_params = Params(d, s.PAYMENTS.columns)
         self.audit_params = Params(d, s.AUDIT_LOG.columns)
         self.refund_params = Params(d, s.REFUNDS.columns)
