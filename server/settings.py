@@ -11,6 +11,9 @@ from mockpay_core.config import DAY_S, EngineConfig, LedgerConfig
 from mockpay_core.domain.fees import FIXED_MINOR_MAX, RATE_BP_MAX, FeeSchedule
 from mockpay_core.storage.open import is_postgres_url
 
+_LEDGER = LedgerConfig()  # the ledger settings' defaults are the engine's
+_FEES = _LEDGER.fees
+
 # Measured with bench/serve.py at 8 connections on SQLite: 2 threads instead of anyio's 40
 # took the payment list from 998 to 1,491 req/s and its p99 from 23 to 9 ms.
 THREADS_SQLITE = 2
@@ -48,20 +51,20 @@ class Settings(BaseSettings):
     SQLite, tenant routes go through one writer thread: server/calls.py). Unset: 2 on
     SQLite, 16 on PostgreSQL (calls wait on the network)."""
 
-    settlement_delay_s: Annotated[int, Field(ge=0, le=90 * DAY_S)] = 2 * DAY_S
+    settlement_delay_s: Annotated[int, Field(ge=0, le=90 * DAY_S)] = _LEDGER.settlement_delay_s
     """The ledger: a capture's money moves from pending to available this long after it."""
-    payout_interval_s: Annotated[int, Field(ge=3600, le=31 * DAY_S)] = DAY_S
+    payout_interval_s: Annotated[int, Field(ge=3600, le=31 * DAY_S)] = _LEDGER.payout_interval_s
     """... scheduled payouts sweep each tenant's available balance once per such window."""
-    payout_failure_p: Annotated[float, Field(ge=0, le=1)] = 0.0
+    payout_failure_p: Annotated[float, Field(ge=0, le=1)] = _LEDGER.payout_failure_p
     """... the share of payouts that fail (their money comes back to available)."""
-    fee_rate_bp: Annotated[int, Field(ge=0, le=RATE_BP_MAX)] = 290
+    fee_rate_bp: Annotated[int, Field(ge=0, le=RATE_BP_MAX)] = _FEES.rate_bp
     """The default fee schedule (a tenant's own, set by the admin, wins): basis points of
     each capture, ..."""
-    fee_fixed_minor: Annotated[int, Field(ge=0, le=FIXED_MINOR_MAX)] = 30
+    fee_fixed_minor: Annotated[int, Field(ge=0, le=FIXED_MINOR_MAX)] = _FEES.fixed_minor
     """... plus this many minor units, ..."""
-    dispute_fee_minor: Annotated[int, Field(ge=0, le=FIXED_MINOR_MAX)] = 1500
+    dispute_fee_minor: Annotated[int, Field(ge=0, le=FIXED_MINOR_MAX)] = _FEES.dispute_fee_minor
     """... a dispute's fee, ..."""
-    refund_returns_fee: bool = False
+    refund_returns_fee: bool = _FEES.refund_returns_fee
     """... and whether refunds give their share of the fee back."""
 
     workers: Annotated[int, Field(ge=1, le=64)] = 1
